@@ -1,0 +1,441 @@
+"""What one watch must deliver, checked event by event.
+
+A watch is modelled as a set of *candidates*, each a hypothesis about where the stream
+starts: the state after the first ``k`` writes (r0 lies between write k-1 and write k).
+
+- ``rv=N`` (exact start): one candidate, k = the writes at or below N, no initial objects;
+  only events of writes with RV > N count.
+- ``rv=None``: candidates k >= the writes acknowledged before ``watch()``; each first owes
+  an ADDED for every matching object in its state (in any order), then the events after it.
+- ``rv=0``: the same with any k >= 0 (a stale start is allowed).
+- ``send_initial_events``: as above (with ``rv=N``, states at RV >= N), and the initial
+  ADDED events end with one BOOKMARK marked initial-events-end at an RV inside the
+  candidate's interval.
+
+An observed event keeps the candidates that explain it; when none is left, the guarantee
+broken is named by comparing the event with the most plausible candidate. Candidates for
+writes acknowledged later are added lazily while only initial ADDED events have arrived.
+Cost per event is proportional to the number of live candidates, and the cursor of each
+candidate only moves forward, so checking a stream is linear in the history.
+"""
+
+from __future__ import annotations
+
+import math
+
+import attrs
+
+from model.guarantees import Guarantee as G
+from model.guarantees import Violation
+from model.history import History
+from model.objects import ADDED, BOOKMARK, DELETED, Ev, Key, Obj
+from model.retention import Retention, Start
+from model.selectors import Filter
+from model.transitions import event_for
+
+
+@attrs.frozen
+class WatchSpec:
+    """The watch request, as the client made it."""
+
+    filter: Filter
+    rv: int | None = None
+    allow_bookmarks: bool = False
+    send_initial_events: bool = False
+    label: str = "watch"
+    resumed_from: str | None = None  # the label of the watch this one resumes
+
+    @property
+    def exact(self) -> bool:
+        return self.rv is not None and self.rv > 0 and not self.send_initial_events
+
+    def describe(self) -> str:
+        parts = [self.filter.describe(), f"rv={self.rv!r}"]
+        if self.allow_bookmarks:
+            parts.append("allow_bookmarks")
+        if self.send_initial_events:
+            parts.append("send_initial_events")
+        resumed = f", resuming {self.resumed_from}" if self.resumed_from else ""
+        return f"{self.label} ({', '.join(parts)}{resumed})"
+
+
+@attrs.define
+class _Candidate:
+    k: int  # r0 is in [rv of write k-1, rv of write k)
+    pending: dict[Key, Obj]  # initial objects not delivered yet
+    live: bool  # the initial phase is over
+    cursor: int  # index of the first write whose event is not delivered yet
+
+
+class WatchModel:
+    """Checks one watch's events against the history as they arrive."""
+
+    def __init__(self, spec: WatchSpec, log: History, retention: Retention):
+        self.spec, self.log, self.retention = spec, log, retention
+        self.subject = spec.describe()
+        self.k_at_call = len(log.writes)
+        self.max_rv_at_call = log.max_handed_out
+        self.delivered: list[Ev] = []
+        self.delivered_rvs: set[int] = set()
+        self.initial_keys: dict[Key, Obj] = {}  # ADDED events that may be initial ones
+        self.max_event_rv = -math.inf
+        self.last_bookmark: int | None = None
+        self.end_seen = False
+        self.expired = False
+        self.closed = False
+        self.progress_owed: float | None = None
+        self.peers: list[WatchModel] = []  # other watches with the same filter
+        self._extendable = False
+        if spec.exact:
+            self.floor = spec.rv
+            self.start = retention.watch_from(spec.rv, log)
+            k = log.count_at(spec.rv)
+            self.candidates = [_Candidate(k, {}, True, k)]
+            return
+        self.floor = -math.inf
+        self.start = Start.MUST_REPLAY
+        if spec.rv is None:
+            self.min_r0 = log.last_rv
+            self._next_k = self.k_at_call
+        elif spec.rv == 0:
+            self.min_r0 = -math.inf
+            self._next_k = 0
+        else:  # send_initial_events from rv=N: a state not older than N
+            self.min_r0 = spec.rv
+            self._next_k = log.count_at(spec.rv)
+        self.candidates = []
+        self._extendable = True
+        self._extend()
+
+    # --- candidates ----------------------------------------------------------------
+    @property
+    def needs_end_bookmark(self) -> bool:
+        return self.spec.send_initial_events and self.spec.allow_bookmarks
+
+    def _extend(self) -> None:
+        """Add candidates for states that writes acknowledged since make possible."""
+        while self._extendable and self._next_k <= len(self.log.writes):
+            k = self._next_k
+            self._next_k += 1
+            state = self.log.state_after(k)
+            visible = {key: o for key, o in state.items() if self.spec.filter.matches(o)}
+            if all(visible.get(key) == obj for key, obj in self.initial_keys.items()):
+                pending = {key: o for key, o in visible.items() if key not in self.initial_keys}
+                self.candidates.append(_Candidate(k, pending, False, k))
+
+    def _r0_possible(self, c: _Candidate) -> bool:
+        """Whether r0 can still lie in the candidate's interval and at or above the requested minimum."""
+        if self.spec.exact:
+            return True
+        after = self.log.rv_after(c.k)
+        return after is None or after > self.min_r0
+
+    def _next_expected(self, c: _Candidate) -> tuple[int, Ev] | None:
+        writes, flt = self.log.writes, self.spec.filter
+        i = c.cursor
+        while i < len(writes):
+            w = writes[i]
+            if w.rv > self.floor:
+                ev = event_for(w, flt)
+                if ev is not None:
+                    c.cursor = i
+                    return i, ev
+            i += 1
+        c.cursor = i
+        return None
+
+    def _step(self, c: _Candidate, ev: Ev) -> _Candidate | None:
+        """The candidate after ``ev``, or None if it cannot explain ``ev``."""
+        log = self.log
+        if ev.type == BOOKMARK:
+            if c.pending:
+                return None
+            lo = log.rv_before(c.k)
+            if ev.initial_events_end:
+                hi = log.rv_after(c.k)
+                ok = (not c.live and (lo is None or lo <= ev.rv) and (hi is None or ev.rv < hi)
+                      and ev.rv >= self.min_r0)
+                return attrs.evolve(c, live=True) if ok else None
+            if self.needs_end_bookmark and not self.end_seen:
+                return None
+            if not self.spec.exact and lo is not None and ev.rv < lo:
+                return None
+            nxt = self._next_expected(c)
+            if nxt is not None and nxt[1].rv <= ev.rv:
+                return None
+            return attrs.evolve(c, live=True)
+        if not c.live and ev.type == ADDED and c.pending.get(ev.obj.key) == ev.obj and ev.rv == ev.obj.rv:
+            pending = dict(c.pending)
+            del pending[ev.obj.key]
+            return attrs.evolve(c, pending=pending)
+        if c.pending or (self.needs_end_bookmark and not self.end_seen):
+            return None
+        nxt = self._next_expected(c)
+        if nxt is None or nxt[1] != ev:
+            return None
+        return attrs.evolve(c, live=True, cursor=nxt[0] + 1)
+
+    def _best(self, candidates: list[_Candidate]) -> _Candidate:
+        """The candidate an explanation is given against: the one closest to the call."""
+        return min(candidates, key=lambda c: (abs(c.k - self.k_at_call), -c.k))
+
+    # --- observing -----------------------------------------------------------------
+    def observe(self, ev: Ev) -> None:
+        """Check one delivered event; raise Violation if no start hypothesis explains it."""
+        self._extend()
+        if ev.type == BOOKMARK:
+            self._check_bookmark(ev)
+        survivors = [c for c in self.candidates if self._r0_possible(c)]
+        survivors = [s for s in (self._step(c, ev) for c in survivors) if s is not None]
+        if not survivors:
+            raise self._diagnose(ev)
+        self.candidates = survivors
+        self._record(ev)
+
+    def _record(self, ev: Ev) -> None:
+        self.delivered.append(ev)
+        if ev.type == BOOKMARK:
+            self.last_bookmark = ev.rv
+            self._extendable = False
+            if ev.initial_events_end:
+                self.end_seen = True
+            guarantee = G.InitialEventsEnd if ev.initial_events_end else G.Bookmarkable
+            self.log.promise_rv(ev.rv, guarantee, f"a bookmark on {self.spec.label}")
+            if self.progress_owed is not None and ev.rv >= self.progress_owed:
+                self.progress_owed = None
+            return
+        self.delivered_rvs.add(ev.rv)
+        self.max_event_rv = max(self.max_event_rv, ev.rv)
+        if ev.type == ADDED and self._extendable:
+            self.initial_keys[ev.obj.key] = ev.obj
+        else:
+            self._extendable = False
+
+    def _check_bookmark(self, ev: Ev) -> None:
+        if not self.spec.allow_bookmarks:
+            raise self._violation(G.Bookmarkable, "bookmark on a watch that did not allow bookmarks",
+                                  "no BOOKMARK", ev)
+        if ev.initial_events_end and not self.spec.send_initial_events:
+            raise self._violation(G.InitialEventsEnd, "initial-events-end bookmark without send_initial_events",
+                                  "no initial-events-end bookmark", ev)
+        if ev.initial_events_end and self.end_seen:
+            raise self._violation(G.InitialEventsEnd, "a second initial-events-end bookmark",
+                                  "one initial-events-end bookmark", ev)
+        if self.last_bookmark is not None and ev.rv < self.last_bookmark:
+            raise self._violation(G.BookmarkMonotonic, "bookmark RV went backwards",
+                                  f"BOOKMARK at RV >= {self.last_bookmark}", ev)
+        if ev.rv < self.max_event_rv:
+            raise self._violation(G.BookmarkMonotonic, "bookmark below an event already delivered",
+                                  f"BOOKMARK at RV >= {self.max_event_rv}", ev)
+        if self.spec.exact and ev.rv < self.floor:
+            raise self._violation(G.BookmarkMonotonic, "bookmark below the watch's start RV",
+                                  f"BOOKMARK at RV >= {self.floor}", ev)
+
+    def on_expired(self) -> None:
+        """The backend answered Expired (from watch() or next())."""
+        if self.delivered:
+            raise self._violation(G.ExpiredNotPartial, f"Expired after {len(self.delivered)} events",
+                                  "Expired before any event, or a full replay", "Expired")
+        if not self.spec.exact:
+            raise self._violation(G.Retention, "Expired for a watch that starts from a current state",
+                                  "initial state, then events", "Expired")
+        if self.start == Start.MUST_REPLAY:
+            guarantee = G.Resumable if self.spec.resumed_from else G.Retention
+            floor = self.retention.window_floor(self.log)
+            raise self._violation(
+                guarantee, f"Expired although RV {self.spec.rv} is within the declared history",
+                f"a replay of the events after RV {self.spec.rv} (history={self.retention.history}, "
+                f"oldest guaranteed RV {floor}, compacted at {self.retention.compacted})", "Expired")
+        self.expired = True
+
+    def on_refused(self, error: Exception) -> None:
+        """watch() raised a ListWatchError other than Expired: allowed only for an RV never handed out."""
+        if self.spec.rv and self.spec.rv > self.max_rv_at_call:
+            self.expired = True  # "too large resource version": the watch never started
+            return
+        guarantee = G.Retention if self.spec.exact else G.InitialState
+        raise self._violation(guarantee, f"watch() refused: {type(error).__name__}: {error}",
+                              "an open watch", "an error")
+
+    def resume_rv(self) -> int | None:
+        """The RV an informer resumes from: the last one seen, once it is well defined."""
+        if self.expired:
+            return None
+        seen = [e.rv for e in self.delivered]
+        if self.spec.exact:
+            return max([self.floor, *seen])
+        if seen and all(c.live for c in self.candidates):
+            return max(seen)
+        return None
+
+    def on_closed(self) -> None:
+        """The backend ended the watch (WatchClosed); cutting off a consumer that kept up is a bug."""
+        if self.owed() is None and not self.expired:
+            raise self._violation(
+                G.Liveness, "watch closed by the backend although its consumer had read everything",
+                "the watch stays open while the consumer keeps up", "WatchClosed")
+        self.closed = True
+
+    def request_progress(self, last_rv: int) -> None:
+        """request_progress() was called with ``last_rv`` the last acknowledged write's RV."""
+        if not self.spec.allow_bookmarks or self.expired or self.closed:
+            return
+        if self.spec.exact and self.floor > last_rv:
+            return  # a watch from a future RV owes no bookmark until the store passes it
+        need = last_rv if last_rv >= 0 else -math.inf
+        self.progress_owed = need if self.progress_owed is None else max(self.progress_owed, need)
+
+    @property
+    def ended(self) -> bool:
+        return self.expired or self.closed
+
+    def owed(self) -> Violation | None:
+        """What this watch still owes now, as the violation to report if it never arrives."""
+        if self.ended:
+            return None
+        if self.start == Start.MUST_EXPIRE:
+            return self._violation(
+                G.Retention, f"no Expired for RV {self.spec.rv}, older than compaction at "
+                f"{self.retention.compacted}", "Expired", self.delivered[-1:] or "nothing")
+        self._extend()
+        live = [c for c in self.candidates if self._r0_possible(c)]
+        for c in live:
+            if not c.pending and (not self.needs_end_bookmark or self.end_seen) and self._next_expected(c) is None:
+                if self.progress_owed is None:
+                    return None
+                return self._violation(
+                    G.ProgressLiveness, "no bookmark after request_progress",
+                    f"BOOKMARK at RV >= {self.progress_owed}", "nothing")
+        if not live:
+            return self._violation(G.InitialState, "no start state is consistent with the writes since",
+                                   "initial state at an RV not older than requested", list(self.delivered))
+        c = self._best(live)
+        if c.pending:
+            return self._violation(G.InitialState, "initial objects never arrived",
+                                   sorted(c.pending.values(), key=lambda o: o.key), "nothing")
+        if self.needs_end_bookmark and not self.end_seen:
+            return self._violation(G.InitialEventsEnd, "no initial-events-end bookmark after the initial events",
+                                   "BOOKMARK initial-events-end", "nothing")
+        _, missing = self._next_expected(c)
+        return self._missing(c, missing, G.Liveness, "nothing", "expected event never arrived")
+
+    # --- explaining ----------------------------------------------------------------
+    def _violation(self, guarantee: G, problem: str, expected: object, observed: object) -> Violation:
+        return Violation(guarantee, self.subject, problem, expected=expected, observed=observed,
+                         context=self.delivered[-6:])
+
+    def _missing(self, c: _Candidate, missing: Ev, default: G, observed: object, problem: str) -> Violation:
+        write = self.log.write_at(missing.rv)
+        flt = self.spec.filter
+        if missing.type == DELETED and write.new is not None:
+            return self._violation(G.FilterTransitions, "no DELETED when the object stopped matching",
+                                   missing, observed)
+        if flt.absent_label_trap(write.new) or flt.absent_label_trap(write.prev):
+            return self._violation(G.SelectorSemantics,
+                                   f"event lost for an object without a label that {flt.label_selector!r} negates",
+                                   missing, observed)
+        if self.spec.exact and not self.delivered:
+            if self.spec.resumed_from:
+                return self._violation(G.Resumable, f"resumed watch skipped events after RV {self.spec.rv}",
+                                       missing, observed)
+            if self.start == Start.EITHER:
+                return self._violation(G.ExpiredNotPartial,
+                                       f"partial replay from RV {self.spec.rv} instead of a full one or Expired",
+                                       missing, observed)
+        return self._violation(default, problem, missing, observed)
+
+    def _diagnose(self, ev: Ev) -> Violation:
+        live = [c for c in self.candidates if self._r0_possible(c)] or self.candidates
+        if not live:
+            return self._violation(G.InitialState, "no start state is consistent with the writes since",
+                                   "initial state at an RV not older than requested", ev)
+        c = self._best(live)
+        if ev.type == BOOKMARK:
+            return self._diagnose_bookmark(c, ev)
+        before_r0 = self.log.rv_before(c.k)
+        if c.pending or (not c.live and ev.type == ADDED and before_r0 is not None and ev.rv <= before_r0):
+            if ev.type == ADDED and ev.obj.key in self.initial_keys:
+                return self._violation(G.Unique, "initial object delivered twice", "each object once", ev)
+            return self._violation(G.InitialState, "initial events do not match the state at any allowed r0",
+                                   sorted(c.pending.values(), key=lambda o: o.key) or "no more initial objects", ev)
+        if self.needs_end_bookmark and not self.end_seen:
+            return self._violation(G.InitialEventsEnd, "event before the initial-events-end bookmark",
+                                   "BOOKMARK initial-events-end", ev)
+        nxt = self._next_expected(c)
+        expected = nxt[1] if nxt else None
+        if (ev.type == DELETED and expected is not None and expected.type == DELETED
+                and ev.obj.key == expected.obj.key and ev.obj.with_rv(expected.rv) == expected.obj):
+            return self._violation(G.DeleteCarriesDeleteRV, "DELETED does not carry the delete's RV",
+                                   expected, ev)
+        if ev.rv in self.delivered_rvs:
+            return self._violation(G.Unique, f"event at RV {ev.rv} delivered twice", expected, ev)
+        if ev.rv < self.max_event_rv:
+            return self._violation(G.Ordered, f"event at RV {ev.rv} after an event at RV {self.max_event_rv}",
+                                   expected, ev)
+        if self.last_bookmark is not None and ev.rv <= self.last_bookmark:
+            return self._violation(G.Bookmarkable, f"event at or below the bookmark at RV {self.last_bookmark}",
+                                   expected, ev)
+        if self.spec.exact and ev.rv <= self.floor:
+            guarantee = G.Resumable if self.spec.resumed_from else G.ExclusiveStart
+            return self._violation(guarantee, f"event at RV {ev.rv} on a watch from RV {self.floor}",
+                                   f"only events with RV > {self.floor}: {expected!r}" if expected else
+                                   f"only events with RV > {self.floor}", ev)
+        if expected is None or ev.rv < expected.rv:
+            return self._extra(ev, expected)
+        if ev.rv == expected.rv:
+            return self._wrong(ev, expected)
+        return self._missing(c, expected, G.Reliable, ev, f"event at RV {expected.rv} skipped")
+
+    def _extra(self, ev: Ev, expected: Ev | None) -> Violation:
+        write = self.log.write_at(ev.rv)
+        flt = self.spec.filter
+        if write is None:
+            return self._violation(G.Reliable, f"event at RV {ev.rv}, which no acknowledged write has",
+                                   expected, ev)
+        if not flt.in_scope(ev.obj) or (write.new is not None and not flt.in_scope(write.new)):
+            return self._violation(G.NamespaceIsolation, f"event from outside namespace {flt.namespace!r}",
+                                   expected, ev)
+        return self._violation(G.SelectorSemantics,
+                               f"event for {write!r}, which does not concern objects matching the filter",
+                               expected, ev)
+
+    def _wrong(self, ev: Ev, expected: Ev) -> Violation:
+        for peer in self.peers:
+            seen = next((e for e in peer.delivered if e.rv == ev.rv and e.type != BOOKMARK), None)
+            if seen == expected:
+                return self._violation(G.ConcurrentWatchersAgree,
+                                       f"{peer.spec.label}, with the same filter, got {seen!r} for this write",
+                                       expected, ev)
+        if ev.type != expected.type:
+            return self._violation(G.FilterTransitions, f"{ev.type} where the transition table gives "
+                                   f"{expected.type}", expected, ev)
+        write = self.log.write_at(ev.rv)
+        if ev.type == DELETED and ev.obj == write.new:
+            return self._violation(G.FilterTransitions, "DELETED carries the new object, not the previous one",
+                                   expected, ev)
+        return self._violation(G.FilterTransitions, "event carries the wrong object", expected, ev)
+
+    def _diagnose_bookmark(self, c: _Candidate, ev: Ev) -> Violation:
+        if c.pending:
+            return self._violation(G.InitialState, "bookmark before all initial objects arrived",
+                                   sorted(c.pending.values(), key=lambda o: o.key), ev)
+        log = self.log
+        if ev.initial_events_end:
+            if c.live:
+                return self._violation(G.InitialEventsEnd, "initial-events-end bookmark after live events",
+                                       "BOOKMARK initial-events-end right after the initial events", ev)
+            lo, hi = log.rv_before(c.k), log.rv_after(c.k)
+            return self._violation(
+                G.InitialEventsEnd, "initial-events-end bookmark does not name the state delivered",
+                f"BOOKMARK initial-events-end at RV in [{lo if lo is not None else '-inf'}, "
+                f"{hi if hi is not None else 'inf'})" + (f" and >= {self.min_r0}" if self.min_r0 > -math.inf else ""),
+                ev)
+        if self.needs_end_bookmark and not self.end_seen:
+            return self._violation(G.InitialEventsEnd, "bookmark before the initial-events-end bookmark",
+                                   "BOOKMARK initial-events-end", ev)
+        nxt = self._next_expected(c)
+        if nxt is not None and nxt[1].rv <= ev.rv:
+            return self._violation(G.Bookmarkable, f"bookmark at RV {ev.rv} ahead of an undelivered event",
+                                   nxt[1], ev)
+        return self._violation(G.Bookmarkable, f"bookmark at RV {ev.rv} below the start state",
+                               f"BOOKMARK at RV >= {log.rv_before(c.k)}", ev)

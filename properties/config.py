@@ -1,0 +1,25 @@
+"""The one setting every wait in the suite scales from.
+
+``wait_budget`` is how long, in seconds, the suite waits for something a backend owes
+(an event, a bookmark, a write to return). Raise it on slow machines or remote backends
+with ``pytest --wait-budget SECONDS`` or the ``LISTWATCH_WAIT_BUDGET`` environment variable.
+"""
+
+from __future__ import annotations
+
+import os
+
+import attrs
+
+
+@attrs.define
+class HarnessSettings:
+    wait_budget: float = float(os.environ.get("LISTWATCH_WAIT_BUDGET", "1.0"))
+
+    @property
+    def poll_interval(self) -> float:
+        """How long one next() call may block while waiting: short, so deadlines stay sharp."""
+        return min(0.1, self.wait_budget)
+
+
+HARNESS = HarnessSettings()

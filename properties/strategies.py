@@ -1,0 +1,45 @@
+"""Inputs for the state machine: tiny alphabets so objects collide and shrinking lands on 'a'.
+
+The namespaces include the prefix trap (ns1 and ns10); labels come from two keys and two
+values so objects enter and leave selectors often.
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+NAMESPACES = ("ns1", "ns10")
+NAMES = ("a", "b", "c")
+LABEL_KEYS = ("app", "env")
+LABEL_VALUES = ("x", "y")
+
+namespaces = st.sampled_from(NAMESPACES)
+names = st.sampled_from(NAMES)
+values = st.sampled_from(("0", "1"))
+labels = st.dictionaries(st.sampled_from(LABEL_KEYS), st.sampled_from(LABEL_VALUES), max_size=2)
+watch_namespaces = st.one_of(st.none(), namespaces)
+
+
+def _requirement(key: str, a: str, b: str, form: int) -> str:
+    return (f"{key}={a}", f"{key}!={a}", f"{key} in ({a},{b})", f"{key} notin ({a})",
+            key, f"!{key}", f"{key}=={a}")[form]
+
+
+requirements = st.builds(_requirement, st.sampled_from(LABEL_KEYS), st.sampled_from(LABEL_VALUES),
+                         st.sampled_from(LABEL_VALUES), st.integers(0, 6))
+label_selectors = st.one_of(st.just(""), st.lists(requirements, min_size=1, max_size=2).map(",".join))
+field_selectors = st.sampled_from((
+    "", "metadata.name=a", "metadata.name!=a", "metadata.namespace=ns1", "metadata.namespace!=ns10",
+    "metadata.name==b", "metadata.name=b,metadata.namespace=ns10",
+))
+
+
+class Ahead(int):
+    """An RV this far beyond the highest RV the backend has handed out (a future RV)."""
+
+    def __repr__(self) -> str:
+        return f"Ahead({int(self)})"
+
+
+aheads = st.integers(1, 3).map(Ahead)
+limits = st.integers(1, 3)

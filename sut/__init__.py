@@ -1,0 +1,1 @@
+"""Backends under test: the contract (sut.api) and the built-in implementations."""

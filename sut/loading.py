@@ -1,0 +1,71 @@
+"""Turning a ``--sut`` value into a backend factory, with errors a user can act on."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from sut.api import Capabilities
+
+BUILTIN = {
+    "memory": "sut.memory:MemoryBackend",
+}
+
+CONTRACT_METHODS = ("create", "update", "delete", "list", "watch", "compact", "request_progress", "close")
+
+USAGE = (
+    "--sut takes a built-in name ({names}) or MODULE:NAME, where MODULE is importable (on PYTHONPATH) "
+    "and NAME() returns a fresh, empty backend implementing sut/api.py."
+)
+
+
+class SutError(Exception):
+    """A --sut value that cannot give backends; the message is one paragraph for the user."""
+
+
+def _fail(problem: str) -> SutError:
+    return SutError(f"{problem} {USAGE.format(names=', '.join(sorted(BUILTIN)))}")
+
+
+def resolve_factory(spec: str) -> Callable[[], object]:
+    """The factory named by ``spec`` (a built-in name or MODULE:NAME)."""
+    target = BUILTIN.get(spec, spec)
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        raise _fail(f"--sut {spec!r} is neither a built-in backend nor of the form MODULE:NAME.")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise _fail(f"--sut {spec!r}: cannot import module {module_name!r} ({exc}).") from None
+    except Exception as exc:  # noqa: BLE001 - the user's module failed while importing
+        raise _fail(f"--sut {spec!r}: importing {module_name!r} raised {type(exc).__name__}: {exc}.") from None
+    factory = getattr(module, attr, None)
+    if factory is None:
+        raise _fail(f"--sut {spec!r}: module {module_name!r} has no attribute {attr!r}.")
+    if not callable(factory):
+        raise _fail(f"--sut {spec!r}: {module_name}.{attr} is a {type(factory).__name__}, not callable.")
+    return factory
+
+
+def probe_capabilities(spec: str, factory: Callable[[], object]) -> Capabilities:
+    """Make one backend, check it has the contract's shape, read its capabilities, close it."""
+    try:
+        backend = factory()
+    except Exception as exc:  # noqa: BLE001 - reported as the factory's fault
+        raise _fail(f"--sut {spec!r}: calling the factory raised {type(exc).__name__}: {exc}.") from None
+    try:
+        missing = [m for m in CONTRACT_METHODS if not callable(getattr(backend, m, None))]
+        if missing:
+            raise _fail(f"--sut {spec!r}: the factory returned {type(backend).__name__!s}, which lacks "
+                        f"{', '.join(missing)}.")
+        caps = getattr(backend, "capabilities", None)
+        if not isinstance(caps, Capabilities):
+            raise _fail(f"--sut {spec!r}: backend.capabilities is {caps!r}, not a sut.api.Capabilities.")
+        return caps
+    finally:
+        close = getattr(backend, "close", None)
+        if callable(close):
+            try:
+                close()
+            except Exception as exc:  # noqa: BLE001
+                raise _fail(f"--sut {spec!r}: backend.close() raised {type(exc).__name__}: {exc}.") from None
