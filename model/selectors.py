@@ -42,8 +42,10 @@ class Requirement:
 
 
 _TOKEN = re.compile(r"\s*(?:(?P<op>==|!=|=|\(|\)|,|!)|(?P<word>[A-Za-z0-9_./-]*[A-Za-z0-9_.-]|))")
-_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
-_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
+# Qualified names: an optional DNS-subdomain prefix (<= 253) and a name (<= 63); values <= 63.
+_KEY = re.compile(r"^(?=[^/]{1,253}/|[^/]*$)([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?"
+                  r"(?=[^/]{1,63}$)[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+_VALUE = re.compile(r"^(?=.{0,63}$)([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 
 
 def _tokens(text: str) -> list[str]:
@@ -139,7 +141,7 @@ class FieldRequirement:
 def parse_field_selector(text: str) -> tuple[FieldRequirement, ...]:
     """Parse a field selector; only metadata.name and metadata.namespace are supported."""
     reqs = []
-    for term in (t.strip() for t in text.split(",")) if text.strip() else ():
+    for term in (t.strip() for t in text.split(",") if t.strip()):  # empty terms are skipped, as in Kubernetes
         m = re.fullmatch(r"([^=!\s]+)\s*(==|!=|=)\s*(\S*)", term)
         if not m:
             raise SelectorError(f"invalid term {term!r} in field selector {text!r}")

@@ -84,7 +84,7 @@ class WatchModel:
         self.expired = False
         self.closed = False
         self.progress_owed: float | None = None
-        self.peers: list[WatchModel] = []  # other watches with the same filter
+        self.peers: list[WatchModel] = []  # the other watches on the same backend
         self._extendable = False
         if spec.exact:
             self.floor = spec.rv
@@ -183,6 +183,9 @@ class WatchModel:
     def observe(self, ev: Ev) -> None:
         """Check one delivered event; raise Violation if no start hypothesis explains it."""
         self._extend()
+        if self.start == Start.MUST_EXPIRE:
+            raise self._violation(G.ExpiredNotPartial, f"served RV {self.spec.rv}, older than compaction at "
+                                  f"{self.retention.compacted}", "Expired", ev)
         if ev.type == BOOKMARK:
             self._check_bookmark(ev)
         survivors = [c for c in self.candidates if self._r0_possible(c)]
@@ -224,7 +227,7 @@ class WatchModel:
         if self.last_bookmark is not None and ev.rv < self.last_bookmark:
             raise self._violation(G.BookmarkMonotonic, "bookmark RV went backwards",
                                   f"BOOKMARK at RV >= {self.last_bookmark}", ev)
-        if ev.rv < self.max_event_rv:
+        if ev.rv < self.max_event_rv and not ev.initial_events_end:
             raise self._violation(G.BookmarkMonotonic, "bookmark below an event already delivered",
                                   f"BOOKMARK at RV >= {self.max_event_rv}", ev)
         if self.spec.exact and ev.rv < self.floor:
@@ -240,7 +243,7 @@ class WatchModel:
             raise self._violation(G.Retention, "Expired for a watch that starts from a current state",
                                   "initial state, then events", "Expired")
         if self.start == Start.MUST_REPLAY:
-            guarantee = G.Resumable if self.spec.resumed_from else G.Retention
+            guarantee = G.Retention
             floor = self.retention.window_floor(self.log)
             raise self._violation(
                 guarantee, f"Expired although RV {self.spec.rv} is within the declared history",
@@ -295,8 +298,8 @@ class WatchModel:
             return None
         if self.start == Start.MUST_EXPIRE:
             return self._violation(
-                G.Retention, f"no Expired for RV {self.spec.rv}, older than compaction at "
-                f"{self.retention.compacted}", "Expired", self.delivered[-1:] or "nothing")
+                G.ExpiredNotPartial, f"no Expired for RV {self.spec.rv}, older than compaction at "
+                f"{self.retention.compacted}", "Expired", "nothing")
         self._extend()
         live = [c for c in self.candidates if self._r0_possible(c)]
         for c in live:
@@ -311,6 +314,11 @@ class WatchModel:
                                    "initial state at an RV not older than requested", list(self.delivered))
         c = self._best(live)
         if c.pending:
+            flt = self.spec.filter
+            if all(flt.absent_label_trap(o) for o in c.pending.values()):
+                return self._violation(G.SelectorSemantics, f"initial objects without a label that "
+                                       f"{flt.label_selector!r} negates never arrived",
+                                       sorted(c.pending.values(), key=lambda o: o.key), "nothing")
             return self._violation(G.InitialState, "initial objects never arrived",
                                    sorted(c.pending.values(), key=lambda o: o.key), "nothing")
         if self.needs_end_bookmark and not self.end_seen:
@@ -325,24 +333,61 @@ class WatchModel:
                          context=self.delivered[-6:])
 
     def _missing(self, c: _Candidate, missing: Ev, default: G, observed: object, problem: str) -> Violation:
-        write = self.log.write_at(missing.rv)
+        """Name the guarantee for expected events that did not arrive, ``missing`` the first of them.
+
+        A selector exit without DELETED, or an object lacking a label that the selector negates,
+        is named for that cause when every missed event is of that kind; a gap at the very start
+        of a watch from N is Resumable (N within the history) or ExpiredNotPartial (N outside).
+        """
         flt = self.spec.filter
-        if missing.type == DELETED and write.new is not None:
+        upto = observed.rv if isinstance(observed, Ev) else math.inf
+        missed = [(w, e) for w, e in self._pending_events(c) if e.rv < upto] or [
+            (self.log.write_at(missing.rv), missing)]
+        if all(e.type == DELETED and w.new is not None for w, e in missed) and not self._exits_seen():
             return self._violation(G.FilterTransitions, "no DELETED when the object stopped matching",
                                    missing, observed)
-        if flt.absent_label_trap(write.new) or flt.absent_label_trap(write.prev):
+        if all(flt.absent_label_trap(w.new) or flt.absent_label_trap(w.prev) for w, _ in missed):
             return self._violation(G.SelectorSemantics,
                                    f"event lost for an object without a label that {flt.label_selector!r} negates",
                                    missing, observed)
-        if self.spec.exact and not self.delivered:
-            if self.spec.resumed_from:
-                return self._violation(G.Resumable, f"resumed watch skipped events after RV {self.spec.rv}",
+        if self.spec.exact and not self.delivered and isinstance(observed, Ev):
+            if self.start == Start.MUST_REPLAY:
+                return self._violation(G.Resumable, f"the first event skipped events after RV {self.spec.rv}",
                                        missing, observed)
-            if self.start == Start.EITHER:
-                return self._violation(G.ExpiredNotPartial,
-                                       f"partial replay from RV {self.spec.rv} instead of a full one or Expired",
-                                       missing, observed)
+            return self._violation(G.ExpiredNotPartial,
+                                   f"partial replay from RV {self.spec.rv} instead of a full one or Expired",
+                                   missing, observed)
         return self._violation(default, problem, missing, observed)
+
+    def _exits_seen(self) -> bool:
+        """Whether this backend delivered a selector-exit DELETED on any watch: then it implements
+        exits, and a lost one is a delivery gap rather than a transition-table bug."""
+        for model in (self, *self.peers):
+            for e in model.delivered:
+                if e.type == DELETED:
+                    w = self.log.write_at(e.rv)
+                    if w is not None and w.new is not None:
+                        return True
+        return False
+
+    def _pending_events(self, c: _Candidate):
+        """(write, event) for every expected event from the candidate's cursor on."""
+        writes, flt = self.log.writes, self.spec.filter
+        for w in writes[c.cursor:]:
+            if w.rv > self.floor:
+                ev = event_for(w, flt)
+                if ev is not None:
+                    yield w, ev
+
+    def refine(self, violation: Violation, later: list[Ev]) -> Violation:
+        """Rename a gap whose skipped event arrived later (``later``: events read after it): Ordered."""
+        if violation.guarantee in (G.Reliable, G.Resumable, G.ExpiredNotPartial, G.FilterTransitions,
+                                   G.SelectorSemantics) and isinstance(violation.expected, Ev):
+            if violation.expected in later:
+                return self._violation(G.Ordered, f"event at RV {violation.expected.rv} arrived after the "
+                                       f"event at RV {violation.observed.rv}", violation.expected,
+                                       [violation.observed, *later[:later.index(violation.expected) + 1]])
+        return violation
 
     def _diagnose(self, ev: Ev) -> Violation:
         live = [c for c in self.candidates if self._r0_possible(c)] or self.candidates
@@ -354,15 +399,29 @@ class WatchModel:
             return self._diagnose_bookmark(c, ev)
         before_r0 = self.log.rv_before(c.k)
         if c.pending or (not c.live and ev.type == ADDED and before_r0 is not None and ev.rv <= before_r0):
+            pending = sorted(c.pending.values(), key=lambda o: o.key) or "no more initial objects"
+            flt = self.spec.filter
             if ev.type == ADDED and ev.obj.key in self.initial_keys:
                 return self._violation(G.Unique, "initial object delivered twice", "each object once", ev)
+            if not flt.in_scope(ev.obj):
+                return self._violation(G.NamespaceIsolation, f"initial object from outside namespace "
+                                       f"{flt.namespace!r}", pending, ev)
+            if not flt.matches(ev.obj):
+                return self._violation(G.SelectorSemantics, "initial object does not match the selector",
+                                       pending, ev)
+            if any(flt.absent_label_trap(o) for o in c.pending.values()):
+                return self._violation(G.SelectorSemantics, f"initial objects without a label that "
+                                       f"{flt.label_selector!r} negates are missing", pending, ev)
             return self._violation(G.InitialState, "initial events do not match the state at any allowed r0",
-                                   sorted(c.pending.values(), key=lambda o: o.key) or "no more initial objects", ev)
+                                   pending, ev)
         if self.needs_end_bookmark and not self.end_seen:
             return self._violation(G.InitialEventsEnd, "event before the initial-events-end bookmark",
                                    "BOOKMARK initial-events-end", ev)
         nxt = self._next_expected(c)
         expected = nxt[1] if nxt else None
+        if not self.spec.exact and not c.live and expected is not None and ev.rv > expected.rv:
+            return self._violation(G.InitialState, "events after the initial state do not continue from it",
+                                   expected, ev)
         if (ev.type == DELETED and expected is not None and expected.type == DELETED
                 and ev.obj.key == expected.obj.key and ev.obj.with_rv(expected.rv) == expected.obj):
             return self._violation(G.DeleteCarriesDeleteRV, "DELETED does not carry the delete's RV",
@@ -376,8 +435,7 @@ class WatchModel:
             return self._violation(G.Bookmarkable, f"event at or below the bookmark at RV {self.last_bookmark}",
                                    expected, ev)
         if self.spec.exact and ev.rv <= self.floor:
-            guarantee = G.Resumable if self.spec.resumed_from else G.ExclusiveStart
-            return self._violation(guarantee, f"event at RV {ev.rv} on a watch from RV {self.floor}",
+            return self._violation(G.ExclusiveStart, f"event at RV {ev.rv} on a watch from RV {self.floor}",
                                    f"only events with RV > {self.floor}: {expected!r}" if expected else
                                    f"only events with RV > {self.floor}", ev)
         if expected is None or ev.rv < expected.rv:
@@ -402,10 +460,9 @@ class WatchModel:
     def _wrong(self, ev: Ev, expected: Ev) -> Violation:
         for peer in self.peers:
             seen = next((e for e in peer.delivered if e.rv == ev.rv and e.type != BOOKMARK), None)
-            if seen == expected:
+            if seen is not None and seen.obj == expected.obj and ev.obj != expected.obj:
                 return self._violation(G.ConcurrentWatchersAgree,
-                                       f"{peer.spec.label}, with the same filter, got {seen!r} for this write",
-                                       expected, ev)
+                                       f"{peer.spec.label} got {seen!r} for the same write", expected, ev)
         if ev.type != expected.type:
             return self._violation(G.FilterTransitions, f"{ev.type} where the transition table gives "
                                    f"{expected.type}", expected, ev)
@@ -435,7 +492,10 @@ class WatchModel:
                                    "BOOKMARK initial-events-end", ev)
         nxt = self._next_expected(c)
         if nxt is not None and nxt[1].rv <= ev.rv:
+            if not self.spec.exact and not c.live:
+                return self._violation(G.InitialState, "bookmark after the initial state skips events after it",
+                                       nxt[1], ev)
             return self._violation(G.Bookmarkable, f"bookmark at RV {ev.rv} ahead of an undelivered event",
                                    nxt[1], ev)
-        return self._violation(G.Bookmarkable, f"bookmark at RV {ev.rv} below the start state",
+        return self._violation(G.BookmarkMonotonic, f"bookmark at RV {ev.rv} below the start state",
                                f"BOOKMARK at RV >= {log.rv_before(c.k)}", ev)

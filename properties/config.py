@@ -21,5 +21,10 @@ class HarnessSettings:
         """How long one next() call may block while waiting: short, so deadlines stay sharp."""
         return min(0.1, self.wait_budget)
 
+    @property
+    def quiet_period(self) -> float:
+        """How long a stream must stay silent before the suite concludes nothing more is coming."""
+        return self.wait_budget / 50
+
 
 HARNESS = HarnessSettings()

@@ -159,7 +159,7 @@ class CacheWatcher:
             if self._terminated or event.rv <= self.rv:
                 return
             self.rv = event.rv
-            out = convert_to_watch_event(event, self.filter)
+            out = self.convert(event)
             if out is None:
                 return
             if len(self._queue) >= self._capacity:
@@ -168,14 +168,22 @@ class CacheWatcher:
                 self._queue.append(out)
             self._cond.notify_all()
 
+    def convert(self, event: StoreEvent) -> Event | None:
+        return convert_to_watch_event(event, self.filter)
+
     def bookmark(self, rv: int) -> None:
+        """Queue a progress bookmark; a queued bookmark not yet read is moved forward instead."""
         with self._cond:
             if not self.allow_bookmarks or self._terminated or rv < self.bookmark_floor:
                 return
             rv = max(rv, self.rv)
-            if len(self._queue) < self._capacity:  # bookmarks are best effort, never a reason to close
+            if self._queue and self._queue[-1].type is EventType.BOOKMARK:
+                self._queue[-1] = Event(EventType.BOOKMARK, rv)
+            elif len(self._queue) >= self._capacity:
+                self._terminated = True  # a promised bookmark cannot be dropped: close instead
+            else:
                 self._queue.append(Event(EventType.BOOKMARK, rv))
-                self._cond.notify_all()
+            self._cond.notify_all()
 
     def terminate(self) -> None:
         with self._cond:
@@ -204,7 +212,13 @@ class CacheWatcher:
 
 
 class MemoryBackend:
-    """The reference list-watch store (see the module docstring)."""
+    """The reference list-watch store (see the module docstring).
+
+    The underscored methods are the seams the mutant zoo (sut.mutants) overrides to
+    reintroduce one bug class at a time.
+    """
+
+    watcher_class = CacheWatcher
 
     def __init__(self, capacity: int = 8, watcher_queue: int = 16, base_rv: int = 1000):
         self.capacity = capacity
@@ -280,25 +294,29 @@ class MemoryBackend:
                 watchers = list(self._watchers)
             if item is None:
                 return
-            if isinstance(item, int):  # a progress request at that RV
-                for w in watchers:
-                    w.bookmark(item)
-            else:
-                for w in watchers:
-                    w.process(item)
+            self._dispatch(item, watchers)
+
+    def _dispatch(self, item: StoreEvent | int, watchers: list[CacheWatcher]) -> None:
+        """Fan one incoming item out: an event to every watcher, or a progress request (an int RV)."""
+        if isinstance(item, int):
+            for w in watchers:
+                w.bookmark(item)
+        else:
+            for w in watchers:
+                w.process(item)
 
     # --- watches -------------------------------------------------------------------------
     def watch(self, *, namespace: str | None = None, label_selector: str = "", field_selector: str = "",
               rv: int | None = None, allow_bookmarks: bool = False,
               send_initial_events: bool = False) -> CacheWatcher:
-        flt = parse_filter(namespace, label_selector, field_selector)
+        flt = self._filter(namespace, label_selector, field_selector)
         with self._lock:
             self._check_open()
             current = self._rv
             if send_initial_events or not rv:
                 if rv and rv > current:
                     raise ListWatchError(f"too large resource version: {rv}, current: {current}")
-                init = [Event(EventType.ADDED, o.rv, o) for o in self._filtered(self._store, flt)]
+                init = self._initial_events(flt, rv)
                 if send_initial_events and allow_bookmarks:
                     init.append(Event(EventType.BOOKMARK, current, initial_events_end=True))
                 watcher_rv, floor = current, current
@@ -306,11 +324,22 @@ class MemoryBackend:
                 init, watcher_rv, floor = [], rv, rv
             else:
                 self._check_history(rv, watch=True)
-                init = [e for e in (convert_to_watch_event(s, flt) for s in self._ring.since(rv)) if e]
+                init = self._replay(rv, flt)
                 watcher_rv, floor = current, rv
-            watcher = CacheWatcher(self, flt, watcher_rv, allow_bookmarks, init, self.watcher_queue, floor)
+            watcher = self.watcher_class(self, flt, watcher_rv, allow_bookmarks, init, self.watcher_queue, floor)
             self._watchers.add(watcher)
             return watcher
+
+    def _filter(self, namespace: str | None, label_selector: str, field_selector: str) -> Filter:
+        return parse_filter(namespace, label_selector, field_selector)
+
+    def _initial_events(self, flt: Filter, rv: int | None) -> list[Event]:
+        """ADDED for every object matching ``flt`` in the current state (rv is None, 0 or N)."""
+        return [Event(EventType.ADDED, o.rv, o) for o in self._filtered(self._store, flt)]
+
+    def _replay(self, rv: int, flt: Filter) -> list[Event]:
+        """The events after ``rv`` from the ring, converted for ``flt`` (the watch's init events)."""
+        return [e for e in (convert_to_watch_event(s, flt) for s in self._ring.since(rv)) if e]
 
     def _check_history(self, rv: int, *, watch: bool) -> None:
         """Raise Expired unless every event after ``rv`` is still in the ring (and not compacted)."""
@@ -333,20 +362,19 @@ class MemoryBackend:
     def list(self, *, namespace: str | None = None, label_selector: str = "", field_selector: str = "",
              rv: int | None = None, match: str | None = None, limit: int | None = None,
              continue_token: str | None = None) -> Page:
-        flt = parse_filter(namespace, label_selector, field_selector)
+        flt = self._filter(namespace, label_selector, field_selector)
         if match not in (None, "Exact", "NotOlderThan"):
             raise ListWatchError(f"unknown resourceVersionMatch {match!r}")
         with self._lock:
             self._check_open()
             if continue_token is not None:
                 snapshot_rv, after = decode_continue(continue_token)
-                state = self._state_at(snapshot_rv)
+                state = self._continue_state(snapshot_rv)
             else:
                 after = None
                 if rv and rv > self._rv:
                     raise ListWatchError(f"too large resource version: {rv}, current: {self._rv}")
-                snapshot_rv = rv if (rv and match == "Exact") else self._rv
-                state = self._state_at(snapshot_rv)
+                snapshot_rv, state = self._list_snapshot(rv, match)
         items = self._filtered(state, flt)
         if after is not None:
             items = [o for o in items if (o.namespace, o.name) > after]
@@ -355,6 +383,15 @@ class MemoryBackend:
             items = items[:limit]
             token = encode_continue(snapshot_rv, (items[-1].namespace, items[-1].name))
         return Page(tuple(items), snapshot_rv, token)
+
+    def _list_snapshot(self, rv: int | None, match: str | None) -> tuple[int, Mapping[Key, Object]]:
+        """The (RV, state) a first page reads: exactly ``rv`` for Exact, else the current state."""
+        snapshot_rv = rv if (rv and match == "Exact") else self._rv
+        return snapshot_rv, self._state_at(snapshot_rv)
+
+    def _continue_state(self, snapshot_rv: int) -> Mapping[Key, Object]:
+        """The state a continue page reads: the token's snapshot."""
+        return self._state_at(snapshot_rv)
 
     def _state_at(self, rv: int) -> Mapping[Key, Object]:
         """The store as it was at ``rv``: the current one with later ring events undone."""

@@ -1,0 +1,498 @@
+"""The mutant zoo: backends that each reintroduce one bug class that shipped in a real
+list-watch implementation. The suite must kill every one, naming the right guarantee.
+
+Each mutant is a small subclass of the reference backend (sut.memory) that overrides one
+seam. ``MUTANTS`` maps each mutant to the guarantee the suite must report for it.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from model.guarantees import Guarantee as G
+from model.selectors import Filter
+from sut.api import Event, EventType, Expired, Object
+from sut.memory import CacheWatcher, EventRing, MemoryBackend, StoreEvent, convert_to_watch_event
+
+# --- watch start and history -------------------------------------------------------------
+
+
+class InclusiveStart(MemoryBackend):
+    """A watch from RV N also delivers the event at N (kubernetes #24004, fixed by #24208)."""
+
+    def _replay(self, rv, flt):
+        return super()._replay(rv - 1, flt)
+
+
+class RingEdgeOffByOne(MemoryBackend):
+    """The oldest servable RV is off by one at the ring's edge: a watch from the RV just before
+    the oldest servable one is accepted and replays with an evicted event missing instead of
+    answering Expired (the off-by-one class of kubernetes #49956)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._evictions: list[int] = []  # RVs of evicted events, oldest first
+
+    def _commit(self, key, prev, make):
+        rv = super()._commit(key, prev, make)
+        if self._evicted_rv is not None and (not self._evictions or self._evictions[-1] != self._evicted_rv):
+            self._evictions.append(self._evicted_rv)
+        return rv
+
+    def _check_history(self, rv, *, watch):
+        compacted_ok = self._compacted_rv is None or rv >= self._compacted_rv - 1
+        if watch and compacted_ok and len(self._evictions) >= 2 and rv >= self._evictions[-2]:
+            return  # the bug: one evicted event too many counts as retained
+        super()._check_history(rv, watch=watch)
+
+
+class ExpiresRetained(MemoryBackend):
+    """Expired for a watch from the oldest retained RV, which the declared history covers
+    (comparing ``rv <= oldest`` where ``rv < oldest - 1`` is meant, cf. watch_cache_history.go)."""
+
+    def _check_history(self, rv, *, watch):
+        if watch and len(self._ring) == self._ring.capacity and rv <= self._ring.at(self._ring.start).rv:
+            raise Expired(f"too old resource version: {rv}")
+        super()._check_history(rv, watch=watch)
+
+
+class GrownRingServesEvicted(MemoryBackend):
+    """The ring buffer grows after it has evicted events, and "is the buffer full?" decides
+    whether events were evicted: a watch from an evicted RV is accepted and replays partially
+    instead of answering Expired (kubernetes #91415, fixed by #91417)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(capacity=4)
+        self.capabilities = attrs.evolve(self.capabilities, history=4)
+        self._writes = 0
+
+    def _commit(self, key, prev, make):
+        rv = super()._commit(key, prev, make)
+        self._writes += 1
+        if self._writes == 5 and self._ring.capacity == 4:  # grow: copy into a ring twice the size
+            bigger = EventRing(8)
+            for i in range(self._ring.start, self._ring.end):
+                bigger.append(self._ring.at(i))
+            self._ring = bigger
+        return rv
+
+    def _check_history(self, rv, *, watch):
+        if watch and len(self._ring) < self._ring.capacity:
+            if self._compacted_rv is not None and rv < self._compacted_rv - 1:
+                super()._check_history(rv, watch=watch)
+            return  # the bug: "the buffer is not full, so nothing was evicted"
+        super()._check_history(rv, watch=watch)
+
+
+def _watcher_with(convert):
+    return type(f"Watcher_{convert.__name__}", (CacheWatcher,), {"convert": convert})
+
+
+def _delete_with_new_object(self, event):
+    out = convert_to_watch_event(event, self.filter)
+    if out is not None and out.type is EventType.DELETED and event.obj is not None:
+        return Event(EventType.DELETED, event.rv, event.obj)
+    return out
+
+
+class DeleteCarriesNewObject(MemoryBackend):
+    """DELETED on selector exit carries the new (no longer matching) object instead of the last
+    matching one (the transition table of cacheWatcher.convertToWatchEvent)."""
+
+    watcher_class = _watcher_with(_delete_with_new_object)
+
+
+def _delete_with_old_rv(self, event):
+    out = convert_to_watch_event(event, self.filter)
+    if out is not None and out.type is EventType.DELETED:
+        return Event(EventType.DELETED, event.rv, event.prev)
+    return out
+
+
+class DeleteCarriesOldRV(MemoryBackend):
+    """DELETED carries the previous object with its old RV instead of the delete's RV
+    (kubernetes #58545, fixed by #58547)."""
+
+    watcher_class = _watcher_with(_delete_with_old_rv)
+
+
+def _modified_on_entry(self, event):
+    out = convert_to_watch_event(event, self.filter)
+    if out is not None and out.type is EventType.ADDED and event.prev is not None:
+        return Event(EventType.MODIFIED, out.rv, out.object)
+    return out
+
+
+class ModifiedOnEntry(MemoryBackend):
+    """MODIFIED instead of ADDED when an existing object starts matching the selector."""
+
+    watcher_class = _watcher_with(_modified_on_entry)
+
+
+def _nothing_on_exit(self, event):
+    out = convert_to_watch_event(event, self.filter)
+    if out is not None and out.type is EventType.DELETED and event.obj is not None:
+        return None
+    return out
+
+
+class NoEventOnExit(MemoryBackend):
+    """No event at all when an object stops matching the selector (only real deletes are sent)."""
+
+    watcher_class = _watcher_with(_nothing_on_exit)
+
+
+class _PrefixNamespaceFilter(Filter):
+    def matches(self, obj):
+        if obj is None:
+            return False
+        if self.namespace is not None and not obj.namespace.startswith(self.namespace):
+            return False
+        return Filter(None, self.label_selector, self.field_selector).matches(obj)
+
+    def in_scope(self, obj):
+        return self.namespace is None or obj.namespace.startswith(self.namespace)
+
+
+class NamespacePrefix(MemoryBackend):
+    """Namespace scoping by key prefix without the trailing separator: ns1 also sees ns10
+    (the ``/a`` vs ``/ab`` case of RunTestGetListRecursivePrefix)."""
+
+    def _filter(self, namespace, label_selector, field_selector):
+        return _PrefixNamespaceFilter(namespace, label_selector, field_selector)
+
+
+class _AbsentIsFalseFilter(Filter):
+    def matches(self, obj):
+        if obj is None:
+            return False
+        labels = obj.label_map
+        for r in self.labels:
+            if r.op in ("notin", "!") and r.key not in labels and r.op == "notin":
+                return False  # the bug: k!=v and k notin (...) false when k is absent
+        return super().matches(obj)
+
+
+class NotEqualsAbsentLabel(MemoryBackend):
+    """``k!=v`` and ``k notin (...)`` are false for objects without label k (Kubernetes says true)."""
+
+    def _filter(self, namespace, label_selector, field_selector):
+        return _AbsentIsFalseFilter(namespace, label_selector, field_selector)
+
+
+# --- bookmarks and progress ----------------------------------------------------------------
+
+
+class BookmarkAheadOfEvents(MemoryBackend):
+    """A progress notification is sent straight to the watchers at the store's RV, bypassing the
+    dispatch queue, so it can overtake events not yet delivered (etcd #15220, kine #731)."""
+
+    def request_progress(self):
+        with self._lock:
+            rv, watchers = self._rv, list(self._watchers)
+        for w in watchers:
+            with w._cond:
+                if w.allow_bookmarks and not w._terminated and rv >= w.bookmark_floor:
+                    w._queue.append(Event(EventType.BOOKMARK, rv))
+                    w._cond.notify_all()
+
+
+class _BackwardsWatcher(CacheWatcher):
+    _last_bookmark: int | None = None
+
+    def bookmark(self, rv):
+        with self._cond:
+            if self.allow_bookmarks and not self._terminated and rv >= self.bookmark_floor:
+                rv = max(rv, self.rv)
+                # the bug: every later bookmark steps one below the previous one
+                rv = rv if self._last_bookmark is None else self._last_bookmark - 1
+                self._last_bookmark = rv
+                self._queue.append(Event(EventType.BOOKMARK, rv))
+                self._cond.notify_all()
+
+
+class BookmarkGoesBackwards(MemoryBackend):
+    """A bookmark below a previous bookmark or below events already delivered."""
+
+    watcher_class = _BackwardsWatcher
+
+
+class _AlwaysBookmarkWatcher(CacheWatcher):
+    def bookmark(self, rv):
+        with self._cond:
+            if not self._terminated and rv >= self.bookmark_floor:
+                self._queue.append(Event(EventType.BOOKMARK, max(rv, self.rv)))
+                self._cond.notify_all()
+
+
+class BookmarkWithoutAllow(MemoryBackend):
+    """Bookmarks sent to watches that did not allow them (RunTestWatchDispatchBookmarkEvents)."""
+
+    watcher_class = _AlwaysBookmarkWatcher
+
+
+class ProgressIgnored(MemoryBackend):
+    """request_progress() is accepted and does nothing."""
+
+    def request_progress(self):
+        self._check_open()
+
+
+class InitialEventsEndWrongRV(MemoryBackend):
+    """The initial-events-end bookmark carries an RV one below the state that was sent."""
+
+    def watch(self, **kwargs):
+        w = super().watch(**kwargs)
+        if w._init and w._init[-1].initial_events_end:
+            w._init[-1] = Event(EventType.BOOKMARK, w._init[-1].rv - 1, initial_events_end=True)
+        return w
+
+
+# --- initial state and registration ---------------------------------------------------------
+
+
+class StaleInitialState(MemoryBackend):
+    """rv=0 initial state read from a lagging snapshot (one write behind) while live events
+    continue from the current RV: the write in between is lost (kubernetes #59848 family)."""
+
+    def _initial_events(self, flt, rv):
+        if rv == 0 and len(self._ring):
+            try:
+                state = self._state_at(self._ring.at(self._ring.end - 1).rv - 1)
+            except Expired:
+                state = self._store
+            return [Event(EventType.ADDED, o.rv, o) for o in self._filtered(state, flt)]
+        return super()._initial_events(flt, rv)
+
+
+class RegistrationRace(MemoryBackend):
+    """The watcher registers one write late: the first write after watch() is lost."""
+
+    def watch(self, **kwargs):
+        w = super().watch(**kwargs)
+        w._skip_next = True
+        return w
+
+    class watcher_class(CacheWatcher):
+        _skip_next = False
+
+        def process(self, event):
+            if self._skip_next:
+                with self._cond:
+                    self._skip_next = False
+                    self.rv = max(self.rv, event.rv)
+                return
+            super().process(event)
+
+
+class DuplicateAfterInit(MemoryBackend):
+    """The init events are sent again after they were delivered, so the watch goes back in time
+    (kubernetes PR #73845, TestWatcherNotGoingBackInTime)."""
+
+    class watcher_class(CacheWatcher):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._resend = [e for e in self._init if e.object is not None]
+
+        def next(self, timeout):
+            with self._cond:
+                if not self._init and self._resend:
+                    self._init.extend(self._resend)
+                    self._resend = []
+            return super().next(timeout)
+
+
+# --- delivery -----------------------------------------------------------------------------------
+
+
+class SlowWatcherDropsEvents(MemoryBackend):
+    """A watcher whose queue is full silently drops events instead of being closed."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(watcher_queue=2)
+
+    class watcher_class(CacheWatcher):
+        def process(self, event):
+            with self._cond:
+                if self._terminated or event.rv <= self.rv:
+                    return
+                self.rv = event.rv
+                out = self.convert(event)
+                if out is not None and len(self._queue) < self._capacity:
+                    self._queue.append(out)
+                self._cond.notify_all()
+
+
+class ReorderedBatch(MemoryBackend):
+    """Events of one dispatch batch (what queued up while the dispatcher was busy) reach each
+    watcher newest first."""
+
+    def _dispatch_loop(self):
+        while True:
+            with self._lock:
+                self._incoming_cond.wait_for(lambda: self._incoming)
+                batch = list(self._incoming)
+                self._incoming.clear()
+                watchers = list(self._watchers)
+            if None in batch:
+                return
+            events = [i for i in batch if isinstance(i, StoreEvent)]
+            for w in watchers:
+                with w._cond:
+                    fresh = [e for e in events if e.rv > w.rv]
+                    if fresh:
+                        w.rv = fresh[-1].rv
+                    for e in reversed(fresh):  # the bug: newest first
+                        out = w.convert(e)
+                        if out is not None:
+                            w._queue.append(out)
+                    w._cond.notify_all()
+            for item in batch:
+                if isinstance(item, int):
+                    self._dispatch(item, watchers)
+
+
+class CoalescedDeleteCreate(MemoryBackend):
+    """A delete and a re-create of the same object, both still queued for a watcher, are coalesced
+    into one MODIFIED: the DELETED event is lost."""
+
+    class watcher_class(CacheWatcher):
+        def process(self, event):
+            with self._cond:
+                queued = self._queue[-1] if self._queue else None
+                if (queued is not None and queued.type is EventType.DELETED and event.prev is None
+                        and event.obj is not None and event.rv > self.rv
+                        and (queued.object.namespace, queued.object.name) == event.key):
+                    out = self.convert(event)
+                    if out is not None:
+                        self.rv = event.rv
+                        self._queue[-1] = Event(EventType.MODIFIED, out.rv, out.object)
+                        self._cond.notify_all()
+                        return
+            super().process(event)
+
+
+class ClosesCaughtUpWatches(MemoryBackend):
+    """Ends a watch as soon as its consumer has read everything queued (a consumer that keeps up
+    is cut off)."""
+
+    class watcher_class(CacheWatcher):
+        def next(self, timeout):
+            with self._cond:
+                drained = not self._init and not self._queue and self._delivered
+            if drained:
+                self.terminate()
+            ev = super().next(timeout)
+            if ev is not None:
+                self._delivered = True
+            return ev
+
+        _delivered = False
+
+
+class _SharedObjectWatcher(CacheWatcher):
+    def next(self, timeout):
+        ev = super().next(timeout)
+        if ev is not None and ev.object is not None:
+            consumed = self._backend._consumed
+            if ev.rv in consumed:  # another watcher's consumer already "mutated" this object
+                o = ev.object
+                ev = Event(ev.type, ev.rv, Object(o.namespace, o.name, o.labels, o.value + "*", o.rv))
+            consumed.add(ev.rv)
+        return ev
+
+
+class SharedMutableObject(MemoryBackend):
+    """Watchers share one event object and the first consumer's mutation leaks into the others
+    (the reason the cacher hands each watcher getMutableObject copies)."""
+
+    watcher_class = _SharedObjectWatcher
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._consumed: set[int] = set()
+
+
+# --- lists -------------------------------------------------------------------------------------
+
+
+class LaggingConsistentList(MemoryBackend):
+    """A consistent list (rv=None) served from a cache one write behind (kubernetes #59848)."""
+
+    def _list_snapshot(self, rv, match):
+        if rv is None and len(self._ring):
+            stale = self._ring.at(self._ring.end - 1).rv - 1
+            try:
+                return self._rv, self._state_at(stale)
+            except Exception:  # noqa: BLE001 - history gone: serve current
+                pass
+        return super()._list_snapshot(rv, match)
+
+
+class ExactListIgnoresRV(MemoryBackend):
+    """An Exact list returns the current state labelled with the requested RV."""
+
+    def _list_snapshot(self, rv, match):
+        if rv and match == "Exact":
+            return rv, dict(self._store)
+        return super()._list_snapshot(rv, match)
+
+
+class PaginationNewSnapshot(MemoryBackend):
+    """Continue pages are read from the current state, not from the first page's snapshot."""
+
+    def _continue_state(self, snapshot_rv):
+        return dict(self._store)
+
+
+class ExpiredContinueAccepted(MemoryBackend):
+    """A continue token whose snapshot was compacted is served from the current state instead of
+    answering Expired."""
+
+    def _continue_state(self, snapshot_rv):
+        try:
+            return super()._continue_state(snapshot_rv)
+        except Exception:  # noqa: BLE001 - the bug: fall back instead of Expired
+            return dict(self._store)
+
+
+# --- writes ------------------------------------------------------------------------------------
+
+
+class IgnoresPrecondition(MemoryBackend):
+    """update/delete ignore expect_rv: a stale precondition succeeds instead of Conflict."""
+
+    def _existing(self, key, expect_rv):
+        return super()._existing(key, None)
+
+
+MUTANTS: dict[type[MemoryBackend], G] = {
+    InclusiveStart: G.ExclusiveStart,
+    RingEdgeOffByOne: G.ExpiredNotPartial,
+    ExpiresRetained: G.Retention,
+    GrownRingServesEvicted: G.ExpiredNotPartial,
+    DeleteCarriesNewObject: G.FilterTransitions,
+    DeleteCarriesOldRV: G.DeleteCarriesDeleteRV,
+    ModifiedOnEntry: G.FilterTransitions,
+    NoEventOnExit: G.FilterTransitions,
+    NamespacePrefix: G.NamespaceIsolation,
+    NotEqualsAbsentLabel: G.SelectorSemantics,
+    BookmarkAheadOfEvents: G.Bookmarkable,
+    BookmarkGoesBackwards: G.BookmarkMonotonic,
+    BookmarkWithoutAllow: G.Bookmarkable,
+    ProgressIgnored: G.ProgressLiveness,
+    InitialEventsEndWrongRV: G.InitialEventsEnd,
+    StaleInitialState: G.InitialState,
+    RegistrationRace: G.Reliable,
+    DuplicateAfterInit: G.Unique,
+    SlowWatcherDropsEvents: G.Reliable,
+    ReorderedBatch: G.Ordered,
+    CoalescedDeleteCreate: G.Reliable,
+    ClosesCaughtUpWatches: G.Liveness,
+    SharedMutableObject: G.ConcurrentWatchersAgree,
+    LaggingConsistentList: G.ListConsistent,
+    ExactListIgnoresRV: G.ListExact,
+    PaginationNewSnapshot: G.PaginationSnapshot,
+    ExpiredContinueAccepted: G.PaginationSnapshot,
+    IgnoresPrecondition: G.WriteAcknowledged,
+}
