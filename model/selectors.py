@@ -22,7 +22,7 @@ class SelectorError(ValueError):
 
 
 EXISTS, NOT_EXISTS, IN, NOT_IN = "exists", "!", "in", "notin"
-NEGATIVE_OPS = (NOT_IN, NOT_EXISTS)  # true when the label is absent
+NEGATIVE_OPS = (NOT_IN,)  # k!=v and k notin (...): true when the label is absent
 
 
 @attrs.frozen
@@ -181,7 +181,7 @@ class Filter:
         return self.namespace is None or obj.namespace == self.namespace
 
     def absent_label_trap(self, obj: Obj | None) -> bool:
-        """Whether ``obj`` lacks a label that a negative requirement (!=, notin, !k) names.
+        """Whether ``obj`` lacks a label that a negative requirement (!=, notin) names.
 
         Those requirements are true for an absent label; implementations often get that wrong.
         """

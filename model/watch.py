@@ -325,6 +325,9 @@ class WatchModel:
             return self._violation(G.InitialEventsEnd, "no initial-events-end bookmark after the initial events",
                                    "BOOKMARK initial-events-end", "nothing")
         _, missing = self._next_expected(c)
+        if not self.spec.exact and not c.live and (self.delivered or self.spec.rv == 0):
+            return self._violation(G.InitialState, "the initial state is not followed by the events after it",
+                                   missing, "nothing")
         return self._missing(c, missing, G.Liveness, "nothing", "expected event never arrived")
 
     # --- explaining ----------------------------------------------------------------
@@ -340,35 +343,45 @@ class WatchModel:
         of a watch from N is Resumable (N within the history) or ExpiredNotPartial (N outside).
         """
         flt = self.spec.filter
+        if self.spec.exact and not self.delivered and isinstance(observed, Ev):
+            if self.start != Start.MUST_REPLAY:
+                return self._violation(G.ExpiredNotPartial,
+                                       f"partial replay from RV {self.spec.rv} instead of a full one or Expired",
+                                       missing, observed)
+            if self.spec.resumed_from:
+                return self._violation(G.Resumable, f"the first event skipped events after RV {self.spec.rv}",
+                                       missing, observed)
         upto = observed.rv if isinstance(observed, Ev) else math.inf
         missed = [(w, e) for w, e in self._pending_events(c) if e.rv < upto] or [
             (self.log.write_at(missing.rv), missing)]
-        if all(e.type == DELETED and w.new is not None for w, e in missed) and not self._exits_seen():
+        if all(e.type == DELETED and w.new is not None for w, e in missed) and not self._seen(self._is_exit):
             return self._violation(G.FilterTransitions, "no DELETED when the object stopped matching",
                                    missing, observed)
-        if all(flt.absent_label_trap(w.new) or flt.absent_label_trap(w.prev) for w, _ in missed):
+        if all(self._is_trap(self, e) for _, e in missed) and not self._seen(self._is_trap):
             return self._violation(G.SelectorSemantics,
                                    f"event lost for an object without a label that {flt.label_selector!r} negates",
                                    missing, observed)
-        if self.spec.exact and not self.delivered and isinstance(observed, Ev):
-            if self.start == Start.MUST_REPLAY:
-                return self._violation(G.Resumable, f"the first event skipped events after RV {self.spec.rv}",
-                                       missing, observed)
-            return self._violation(G.ExpiredNotPartial,
-                                   f"partial replay from RV {self.spec.rv} instead of a full one or Expired",
-                                   missing, observed)
+        if default is G.Liveness:
+            ahead = [(p.spec.label, e.rv) for p in self.peers for e in p.delivered if e.rv > missing.rv]
+            if ahead:
+                label, rv = ahead[0]
+                return self._violation(G.Reliable, f"expected event never arrived, although {label} already "
+                                       f"received RV {rv}", missing, observed)
         return self._violation(default, problem, missing, observed)
 
-    def _exits_seen(self) -> bool:
-        """Whether this backend delivered a selector-exit DELETED on any watch: then it implements
-        exits, and a lost one is a delivery gap rather than a transition-table bug."""
-        for model in (self, *self.peers):
-            for e in model.delivered:
-                if e.type == DELETED:
-                    w = self.log.write_at(e.rv)
-                    if w is not None and w.new is not None:
-                        return True
-        return False
+    def _is_exit(self, model: WatchModel, e: Ev) -> bool:
+        w = self.log.write_at(e.rv)
+        return e.type == DELETED and w is not None and w.new is not None
+
+    def _is_trap(self, model: WatchModel, e: Ev) -> bool:
+        w = self.log.write_at(e.rv)
+        flt = model.spec.filter
+        return w is not None and (flt.absent_label_trap(w.new) or flt.absent_label_trap(w.prev))
+
+    def _seen(self, kind) -> bool:
+        """Whether any watch on this backend got an event of ``kind`` right: then the backend
+        handles that case, and losing one is a delivery gap rather than a semantic bug."""
+        return any(kind(model, e) for model in (self, *self.peers) for e in model.delivered if e.obj is not None)
 
     def _pending_events(self, c: _Candidate):
         """(write, event) for every expected event from the candidate's cursor on."""
@@ -380,13 +393,21 @@ class WatchModel:
                     yield w, ev
 
     def refine(self, violation: Violation, later: list[Ev]) -> Violation:
-        """Rename a gap whose skipped event arrived later (``later``: events read after it): Ordered."""
-        if violation.guarantee in (G.Reliable, G.Resumable, G.ExpiredNotPartial, G.FilterTransitions,
-                                   G.SelectorSemantics) and isinstance(violation.expected, Ev):
-            if violation.expected in later:
-                return self._violation(G.Ordered, f"event at RV {violation.expected.rv} arrived after the "
-                                       f"event at RV {violation.observed.rv}", violation.expected,
-                                       [violation.observed, *later[:later.index(violation.expected) + 1]])
+        """Rename a violation once the events read right after it (``later``) are known: if the
+        event it found missing arrives late, the stream was reordered (Ordered) or a bookmark
+        overtook it (Bookmarkable)."""
+        missing, observed = violation.expected, violation.observed
+        if isinstance(missing, Ev) and isinstance(observed, Ev) and observed.rv > missing.rv and missing in later:
+            shown = [observed, *later[:later.index(missing) + 1]]
+            if observed.type == BOOKMARK:
+                return self._violation(G.Bookmarkable, f"bookmark at RV {observed.rv} arrived before the event "
+                                       f"at RV {missing.rv}", missing, shown)
+            return self._violation(G.Ordered, f"event at RV {missing.rv} arrived after the event at RV "
+                                   f"{observed.rv}", missing, shown)
+        if (violation.guarantee is G.Bookmarkable and isinstance(missing, Ev) and isinstance(observed, Ev)
+                and observed.type == BOOKMARK and observed.rv >= missing.rv):
+            return self._violation(G.Reliable, f"event at RV {missing.rv} lost: it did not follow the bookmark "
+                                   f"at RV {observed.rv} that claimed it delivered", missing, [observed, *later])
         return violation
 
     def _diagnose(self, ev: Ev) -> Violation:
@@ -435,7 +456,8 @@ class WatchModel:
             return self._violation(G.Bookmarkable, f"event at or below the bookmark at RV {self.last_bookmark}",
                                    expected, ev)
         if self.spec.exact and ev.rv <= self.floor:
-            return self._violation(G.ExclusiveStart, f"event at RV {ev.rv} on a watch from RV {self.floor}",
+            guarantee = G.Resumable if self.spec.resumed_from and not self.delivered else G.ExclusiveStart
+            return self._violation(guarantee, f"event at RV {ev.rv} on a watch from RV {self.floor}",
                                    f"only events with RV > {self.floor}: {expected!r}" if expected else
                                    f"only events with RV > {self.floor}", ev)
         if expected is None or ev.rv < expected.rv:
@@ -493,7 +515,7 @@ class WatchModel:
         nxt = self._next_expected(c)
         if nxt is not None and nxt[1].rv <= ev.rv:
             if not self.spec.exact and not c.live:
-                return self._violation(G.InitialState, "bookmark after the initial state skips events after it",
+                return self._violation(G.InitialState, "the initial state is not followed by the events after it",
                                        nxt[1], ev)
             return self._violation(G.Bookmarkable, f"bookmark at RV {ev.rv} ahead of an undelivered event",
                                    nxt[1], ev)

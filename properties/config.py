@@ -24,7 +24,7 @@ class HarnessSettings:
     @property
     def quiet_period(self) -> float:
         """How long a stream must stay silent before the suite concludes nothing more is coming."""
-        return self.wait_budget / 50
+        return self.wait_budget / 200
 
 
 HARNESS = HarnessSettings()

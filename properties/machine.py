@@ -20,7 +20,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 import attrs
 from hypothesis import note
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, multiple, precondition, rule
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, multiple, precondition, rule
 
 from model.guarantees import Guarantee as G
 from model.guarantees import Violation
@@ -142,6 +142,20 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
         def _returned(self, rv: int | None):
             return multiple() if rv is None else rv
 
+        @initialize(target=rvs, writes=st.lists(s.writes, max_size=12))
+        def prepare(self, writes):
+            """Seed a history before anything watches: writes (verb, namespace, name, labels, value)
+            one after another, as the Kubernetes storage tests seed their data."""
+            done = []
+            for verb, namespace, name, labels, value in writes:
+                invoke = {"create": lambda: self.backend.create(namespace, name, labels, value),
+                          "update": lambda: self.backend.update(namespace, name, labels, value),
+                          "delete": lambda: self.backend.delete(namespace, name)}[verb]
+                rv = self._write(verb, namespace, name, labels, value, None, lambda: call(f"{verb}()", invoke))
+                if rv is not None:
+                    done.append(rv)
+            return multiple(*done)
+
         @rule(target=rvs, namespace=s.namespaces, name=s.names, labels=s.labels, value=s.values)
         def create(self, namespace, name, labels, value):
             return self._returned(self._write("create", namespace, name, labels, value, None, lambda: call(
@@ -158,9 +172,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
             return self._returned(self._write("delete", namespace, name, {}, "", expect_rv, lambda: call(
                 "delete()", self.backend.delete, namespace, name, expect_rv=expect_rv)))
 
-        @rule(target=rvs, writes=st.lists(
-            st.tuples(st.sampled_from(("create", "update", "delete")), s.namespaces, s.names, s.labels, s.values),
-            min_size=2, max_size=4, unique_by=lambda w: (w[1], w[2])))
+        @rule(target=rvs, writes=st.lists(s.writes, min_size=2, max_size=4, unique_by=lambda w: (w[1], w[2])))
         def burst(self, writes):
             """Writes (verb, namespace, name, labels, value) to distinct objects from several threads at
             once; the model orders them by the RVs the backend returned."""
@@ -209,9 +221,16 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
         def _resolve(self, rv):
             if isinstance(rv, s.Ahead):
                 value = max(self.log.max_handed_out, 0) + int(rv)
-                note(f"{rv!r} is RV {value}")
-                return value
-            return rv
+            elif isinstance(rv, s.OldestRetained):
+                rvs, history = self.log.rvs, max(caps.history, 1)
+                if not rvs:
+                    note(f"{rv!r}: nothing written yet, so rv=None")
+                    return None
+                value = rvs[min(max(len(rvs) - history + int(rv), 0), len(rvs) - 1)]
+            else:
+                return rv
+            note(f"{rv!r} is RV {value}")
+            return value
 
         def _open(self, spec: WatchSpec) -> WatchHandle:
             model = WatchModel(spec, self.log, self.retention)
@@ -237,7 +256,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
             return f"{kind} #{self.counter}"
 
         @rule(target=watches, namespace=s.watch_namespaces, label_selector=label_selectors,
-              field_selector=field_selectors, rv=st.one_of(st.none(), st.just(0), rvs, s.aheads),
+              field_selector=field_selectors, rv=st.one_of(st.none(), st.just(0), rvs, s.aheads, s.oldest_retained),
               allow_bookmarks=bookmarks)
         def watch(self, namespace, label_selector, field_selector, rv, allow_bookmarks):
             spec = WatchSpec(Filter(namespace, label_selector, field_selector), self._resolve(rv),
@@ -372,8 +391,11 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
 
         @precondition(lambda self: caps.exact_list)
         @rule(target=rvs, namespace=s.watch_namespaces, label_selector=label_selectors,
-              field_selector=field_selectors, rv=rvs, limit=limits)
+              field_selector=field_selectors, rv=st.one_of(rvs, s.oldest_retained), limit=limits)
         def list_exact(self, namespace, label_selector, field_selector, rv, limit):
+            rv = self._resolve(rv)
+            if rv is None:
+                return multiple()
             spec = ListSpec(Filter(namespace, label_selector, field_selector), rv, EXACT, limit,
                             self._label("list"))
             return self._returned(self._list(spec))
@@ -396,8 +418,11 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
                 self.paginated.insert(0, PagedList(paged.model, token, paged.call))
 
         @precondition(lambda self: caps.compaction)
-        @rule(rv=rvs)
+        @rule(rv=st.one_of(rvs, st.just(s.Ahead(0)), s.oldest_retained))
         def compact(self, rv):
+            rv = self._resolve(rv)
+            if rv is None or rv < 0:
+                return
             call("compact()", self.backend.compact, rv)
             self.retention.compact(rv)
 

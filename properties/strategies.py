@@ -18,6 +18,7 @@ names = st.sampled_from(NAMES)
 values = st.sampled_from(("0", "1"))
 labels = st.dictionaries(st.sampled_from(LABEL_KEYS), st.sampled_from(LABEL_VALUES), max_size=2)
 watch_namespaces = st.one_of(st.none(), namespaces)
+writes = st.tuples(st.sampled_from(("create", "update", "delete")), namespaces, names, labels, values)
 
 
 def _requirement(key: str, a: str, b: str, form: int) -> str:
@@ -43,3 +44,14 @@ class Ahead(int):
 
 aheads = st.integers(1, 3).map(Ahead)
 limits = st.integers(1, 2)
+
+
+class OldestRetained(int):
+    """The RV of the write this many places after (negative: before) the oldest write the declared
+    history covers: 0 is the oldest RV a watch must replay from, -1 the newest it may refuse."""
+
+    def __repr__(self) -> str:
+        return f"OldestRetained({int(self)})"
+
+
+oldest_retained = st.integers(-2, 1).map(OldestRetained)

@@ -220,7 +220,7 @@ class MemoryBackend:
 
     watcher_class = CacheWatcher
 
-    def __init__(self, capacity: int = 8, watcher_queue: int = 16, base_rv: int = 1000):
+    def __init__(self, capacity: int = 4, watcher_queue: int = 16, base_rv: int = 1000):
         self.capacity = capacity
         self.watcher_queue = watcher_queue
         self.capabilities = Capabilities(

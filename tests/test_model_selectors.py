@@ -204,7 +204,12 @@ def test_filter_combines_namespace_fields_and_labels():
     assert not f.matches(obj("a", "ns1", env="dev"))
 
 
-@pytest.mark.parametrize("selector", ["env!=prod", "env notin (prod)", "!env"])
+def test_absent_label_is_no_trap_for_does_not_exist():
+    """`!env` is true for an absent label by definition; only != and notin are traps."""
+    assert not Filter(label_selector="!env").absent_label_trap(obj())
+
+
+@pytest.mark.parametrize("selector", ["env!=prod", "env notin (prod)"])
 def test_absent_label_trap_for_negative_requirements(selector):
     f = Filter(label_selector=selector)
     assert f.absent_label_trap(obj())

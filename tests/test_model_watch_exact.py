@@ -124,9 +124,8 @@ def test_event_below_start_rv_is_exclusive_start(s):
     assert violation(watch(s.log, 1004), added(s.b3)) is G.ExclusiveStart
 
 
-def test_skipped_first_event_within_history_is_resumable(s):
-    """A gap at the very start of a watch from N within the history: it did not resume at N."""
-    assert violation(watch(s.log, 1003), s.del_b) is G.Resumable
+def test_skipped_first_event_is_reliable(s):
+    assert violation(watch(s.log, 1003), s.del_b) is G.Reliable
 
 
 def test_skipped_first_event_on_resumed_watch_is_resumable(s):
