@@ -28,7 +28,7 @@ import attrs
 from model.guarantees import Guarantee as G
 from model.guarantees import Violation
 from model.history import History
-from model.objects import ADDED, BOOKMARK, DELETED, Ev, Key, Obj
+from model.objects import ADDED, BOOKMARK, DELETED, MODIFIED, Ev, Key, Obj
 from model.retention import Retention, Start
 from model.selectors import Filter
 from model.transitions import event_for
@@ -326,8 +326,7 @@ class WatchModel:
                                    "BOOKMARK initial-events-end", "nothing")
         _, missing = self._next_expected(c)
         if not self.spec.exact and not c.live and (self.delivered or self.spec.rv == 0):
-            return self._violation(G.InitialState, "the initial state is not followed by the events after it",
-                                   missing, "nothing")
+            return self._initial_state_gap(missing, "nothing")
         return self._missing(c, missing, G.Liveness, "nothing", "expected event never arrived")
 
     # --- explaining ----------------------------------------------------------------
@@ -343,7 +342,7 @@ class WatchModel:
         of a watch from N is Resumable (N within the history) or ExpiredNotPartial (N outside).
         """
         flt = self.spec.filter
-        if self.spec.exact and not self.delivered and isinstance(observed, Ev):
+        if self.spec.exact and not self.delivered and isinstance(observed, Ev) and observed.type != BOOKMARK:
             if self.start != Start.MUST_REPLAY:
                 return self._violation(G.ExpiredNotPartial,
                                        f"partial replay from RV {self.spec.rv} instead of a full one or Expired",
@@ -351,13 +350,14 @@ class WatchModel:
             if self.spec.resumed_from:
                 return self._violation(G.Resumable, f"the first event skipped events after RV {self.spec.rv}",
                                        missing, observed)
-        upto = observed.rv if isinstance(observed, Ev) else math.inf
+        first = observed[0] if isinstance(observed, list) and observed else observed
+        upto = first.rv if isinstance(first, Ev) else math.inf
         missed = [(w, e) for w, e in self._pending_events(c) if e.rv < upto] or [
             (self.log.write_at(missing.rv), missing)]
         if all(e.type == DELETED and w.new is not None for w, e in missed) and not self._seen(self._is_exit):
             return self._violation(G.FilterTransitions, "no DELETED when the object stopped matching",
                                    missing, observed)
-        if all(self._is_trap(self, e) for _, e in missed) and not self._seen(self._is_trap):
+        if all(self._is_trap(self, e) for _, e in missed) and not self._seen(self._matched_trap):
             return self._violation(G.SelectorSemantics,
                                    f"event lost for an object without a label that {flt.label_selector!r} negates",
                                    missing, observed)
@@ -369,6 +369,18 @@ class WatchModel:
                                        f"received RV {rv}", missing, observed)
         return self._violation(default, problem, missing, observed)
 
+    def _initial_state_gap(self, missing: Ev, observed: object) -> Violation:
+        """The stream after the initial state does not continue from it; if objects that lack a
+        label the selector negates were left out of the initial state, that is the cause."""
+        flt = self.spec.filter
+        at_call = self.log.state_after(self.k_at_call).values()
+        left_out = [o for o in at_call if flt.absent_label_trap(o) and o.key not in self.initial_keys]
+        if left_out and not self._seen(self._matched_trap):
+            return self._violation(G.SelectorSemantics, f"initial objects without a label that "
+                                   f"{flt.label_selector!r} negates were left out", left_out, observed)
+        return self._violation(G.InitialState, "the initial state is not followed by the events after it",
+                               missing, observed)
+
     def _is_exit(self, model: WatchModel, e: Ev) -> bool:
         w = self.log.write_at(e.rv)
         return e.type == DELETED and w is not None and w.new is not None
@@ -377,6 +389,10 @@ class WatchModel:
         w = self.log.write_at(e.rv)
         flt = model.spec.filter
         return w is not None and (flt.absent_label_trap(w.new) or flt.absent_label_trap(w.prev))
+
+    def _matched_trap(self, model: WatchModel, e: Ev) -> bool:
+        """Whether ``e`` shows the backend matching an object that lacks a label the selector negates."""
+        return e.type in (ADDED, MODIFIED) and model.spec.filter.absent_label_trap(e.obj)
 
     def _seen(self, kind) -> bool:
         """Whether any watch on this backend got an event of ``kind`` right: then the backend
@@ -392,22 +408,32 @@ class WatchModel:
                 if ev is not None:
                     yield w, ev
 
+    @staticmethod
+    def refinable(violation: Violation) -> bool:
+        """Whether later events could rename ``violation``: it found an event missing."""
+        missing, observed = violation.expected, violation.observed
+        return (isinstance(missing, Ev) and isinstance(observed, Ev) and missing.type != BOOKMARK
+                and (observed.rv > missing.rv or (observed.type == BOOKMARK and observed.rv >= missing.rv)))
+
     def refine(self, violation: Violation, later: list[Ev]) -> Violation:
         """Rename a violation once the events read right after it (``later``) are known: if the
         event it found missing arrives late, the stream was reordered (Ordered) or a bookmark
-        overtook it (Bookmarkable)."""
+        overtook it (Bookmarkable); if a bookmark claimed an event that never came, the event is
+        lost, and named for its kind as any other lost event."""
         missing, observed = violation.expected, violation.observed
-        if isinstance(missing, Ev) and isinstance(observed, Ev) and observed.rv > missing.rv and missing in later:
+        if not self.refinable(violation):
+            return violation
+        if missing in later:
             shown = [observed, *later[:later.index(missing) + 1]]
             if observed.type == BOOKMARK:
                 return self._violation(G.Bookmarkable, f"bookmark at RV {observed.rv} arrived before the event "
                                        f"at RV {missing.rv}", missing, shown)
             return self._violation(G.Ordered, f"event at RV {missing.rv} arrived after the event at RV "
                                    f"{observed.rv}", missing, shown)
-        if (violation.guarantee is G.Bookmarkable and isinstance(missing, Ev) and isinstance(observed, Ev)
-                and observed.type == BOOKMARK and observed.rv >= missing.rv):
-            return self._violation(G.Reliable, f"event at RV {missing.rv} lost: it did not follow the bookmark "
-                                   f"at RV {observed.rv} that claimed it delivered", missing, [observed, *later])
+        if violation.guarantee is G.Bookmarkable and observed.type == BOOKMARK:
+            live = [c for c in self.candidates if self._r0_possible(c)] or self.candidates
+            return self._missing(self._best(live), missing, G.Reliable, [observed, *later],
+                                 f"event at RV {missing.rv} lost: the bookmark at RV {observed.rv} claimed it")
         return violation
 
     def _diagnose(self, ev: Ev) -> Violation:
@@ -441,8 +467,7 @@ class WatchModel:
         nxt = self._next_expected(c)
         expected = nxt[1] if nxt else None
         if not self.spec.exact and not c.live and expected is not None and ev.rv > expected.rv:
-            return self._violation(G.InitialState, "events after the initial state do not continue from it",
-                                   expected, ev)
+            return self._initial_state_gap(expected, ev)
         if (ev.type == DELETED and expected is not None and expected.type == DELETED
                 and ev.obj.key == expected.obj.key and ev.obj.with_rv(expected.rv) == expected.obj):
             return self._violation(G.DeleteCarriesDeleteRV, "DELETED does not carry the delete's RV",
@@ -480,11 +505,12 @@ class WatchModel:
                                expected, ev)
 
     def _wrong(self, ev: Ev, expected: Ev) -> Violation:
-        for peer in self.peers:
-            seen = next((e for e in peer.delivered if e.rv == ev.rv and e.type != BOOKMARK), None)
-            if seen is not None and seen.obj == expected.obj and ev.obj != expected.obj:
-                return self._violation(G.ConcurrentWatchersAgree,
-                                       f"{peer.spec.label} got {seen!r} for the same write", expected, ev)
+        if ev.type == expected.type and ev.obj.key == expected.obj.key:
+            for peer in self.peers:  # what peers delivered passed their own checks
+                seen = next((e for e in peer.delivered if e.rv == ev.rv and e.type != BOOKMARK), None)
+                if seen is not None:
+                    return self._violation(G.ConcurrentWatchersAgree, f"another object than {peer.spec.label} "
+                                           f"got for the same write ({seen!r})", expected, ev)
         if ev.type != expected.type:
             return self._violation(G.FilterTransitions, f"{ev.type} where the transition table gives "
                                    f"{expected.type}", expected, ev)
@@ -495,6 +521,11 @@ class WatchModel:
         return self._violation(G.FilterTransitions, "event carries the wrong object", expected, ev)
 
     def _diagnose_bookmark(self, c: _Candidate, ev: Ev) -> Violation:
+        flt = self.spec.filter
+        if c.pending and all(flt.absent_label_trap(o) for o in c.pending.values()) and not self._seen(self._matched_trap):
+            return self._violation(G.SelectorSemantics, f"initial objects without a label that "
+                                   f"{flt.label_selector!r} negates never arrived",
+                                   sorted(c.pending.values(), key=lambda o: o.key), ev)
         if c.pending:
             return self._violation(G.InitialState, "bookmark before all initial objects arrived",
                                    sorted(c.pending.values(), key=lambda o: o.key), ev)
@@ -515,8 +546,7 @@ class WatchModel:
         nxt = self._next_expected(c)
         if nxt is not None and nxt[1].rv <= ev.rv:
             if not self.spec.exact and not c.live:
-                return self._violation(G.InitialState, "the initial state is not followed by the events after it",
-                                       nxt[1], ev)
+                return self._initial_state_gap(nxt[1], ev)
             return self._violation(G.Bookmarkable, f"bookmark at RV {ev.rv} ahead of an undelivered event",
                                    nxt[1], ev)
         return self._violation(G.BookmarkMonotonic, f"bookmark at RV {ev.rv} below the start state",

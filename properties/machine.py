@@ -215,7 +215,9 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
                 new = None if w.verb == "delete" else Obj(w.namespace, w.name, w.labels, w.value, rv)
                 acked.append((rv, (w.namespace, w.name), new))
             self._check(self.log.acknowledge, acked)
-            return multiple(*sorted(rv for rv, _, _ in acked))
+            # in the order of ``writes``, not of the RVs: which RV a thread got varies from run to run,
+            # and the bundle must mean the same ("the RV of the write to b") when Hypothesis replays
+            return multiple(*(rv for rv, _, _ in acked))
 
         # --- watches --------------------------------------------------------------------
         def _resolve(self, rv):
@@ -293,20 +295,24 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
             try:
                 handle.model.observe(to_event(what, raw))
             except Violation as violation:
-                self._check(_raise, handle.model.refine(violation, self._peek(handle)))
+                if self.failure is None and handle.model.refinable(violation):
+                    violation = handle.model.refine(violation, self._peek(handle, violation.expected))
+                self._check(_raise, violation)
             return True
 
-        def _peek(self, handle: WatchHandle) -> list:
-            """Events already queued after a violation: a skipped event arriving late means reordering."""
-            later = []
-            for _ in range(MAX_EXTRA_POLLS):
+        def _peek(self, handle: WatchHandle, awaited: object) -> list:
+            """The events that follow a violation, read until ``awaited`` (the event found missing)
+            arrives or the wait budget ends: a skipped event arriving late means reordering."""
+            later, deadline = [], time.monotonic() + HARNESS.wait_budget / 4
+            while len(later) < MAX_EXTRA_POLLS and (remaining := deadline - time.monotonic()) > 0:
                 try:
-                    raw = handle.stream.next(HARNESS.quiet_period)
-                    if raw is None:
-                        break
-                    later.append(to_event(f"next() on {handle.label}", raw))
+                    raw = handle.stream.next(min(remaining, HARNESS.poll_interval))
                 except (ListWatchError, BackendFault):
                     break
+                if raw is not None:
+                    later.append(to_event(f"next() on {handle.label}", raw))
+                    if later[-1] == awaited:
+                        break
             return later
 
         def _close_stream(self, handle: WatchHandle) -> None:

@@ -54,4 +54,4 @@ class OldestRetained(int):
         return f"OldestRetained({int(self)})"
 
 
-oldest_retained = st.integers(-2, 1).map(OldestRetained)
+oldest_retained = st.integers(-4, 1).map(OldestRetained)

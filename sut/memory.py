@@ -169,7 +169,7 @@ class CacheWatcher:
             self._cond.notify_all()
 
     def convert(self, event: StoreEvent) -> Event | None:
-        return convert_to_watch_event(event, self.filter)
+        return self._backend._convert(event, self.filter)
 
     def bookmark(self, rv: int) -> None:
         """Queue a progress bookmark; a queued bookmark not yet read is moved forward instead."""
@@ -339,7 +339,11 @@ class MemoryBackend:
 
     def _replay(self, rv: int, flt: Filter) -> list[Event]:
         """The events after ``rv`` from the ring, converted for ``flt`` (the watch's init events)."""
-        return [e for e in (convert_to_watch_event(s, flt) for s in self._ring.since(rv)) if e]
+        return [e for e in (self._convert(s, flt) for s in self._ring.since(rv)) if e]
+
+    def _convert(self, event: StoreEvent, flt: Filter) -> Event | None:
+        """The watch event for ``event`` through ``flt``, for replayed and live events alike."""
+        return convert_to_watch_event(event, flt)
 
     def _check_history(self, rv: int, *, watch: bool) -> None:
         """Raise Expired unless every event after ``rv`` is still in the ring (and not compacted)."""
