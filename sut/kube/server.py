@@ -46,7 +46,7 @@ from sut.kube import wire
 
 DEFAULT_WATCH_SECONDS = 1800.0
 PUMP_POLL = 0.2  # how long one next() in a pump thread blocks, so a closed watch is noticed quickly
-EXTENSION = "/listwatch-conformance/v1"
+EXTENSION = wire.EXTENSION
 
 
 class BadRequest(Exception):

@@ -30,6 +30,8 @@ from sut.api import (
 )
 
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+# Our server only, NOT Kubernetes API: capabilities, compact and progress of the backend it serves.
+EXTENSION = "/listwatch-conformance/v1"
 VALUE_KEY = "value"
 
 
