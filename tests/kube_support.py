@@ -1,0 +1,26 @@
+"""Helpers for the kube tests: our server as a context-managed child process, and kube backend factories."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from sut.kube.client import KubeBackend
+from sut.kube.config import KubeSettings
+from sut.kube.process import ServerProcess, start_server
+
+
+@contextlib.contextmanager
+def served(spec: str = "memory") -> Iterator[ServerProcess]:
+    """Our server for backend ``spec`` on a free loopback port; always stopped, also on failure."""
+    server = start_server(spec, deadline=30)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def kube_factory(url: str, *, extensions: bool = True):
+    """A --sut factory: a fresh KubeBackend (its own namespaces) against ``url`` on every call."""
+    settings = KubeSettings(url=url, extensions=extensions)
+    return lambda: KubeBackend(settings)
