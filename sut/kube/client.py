@@ -70,7 +70,7 @@ class _Connection:
         self.base, headers, tls = settings.connection_params()
         self.headers = {"Accept": "application/json", **headers}
         self.timeout = settings.request_timeout
-        self.pool = urllib3.PoolManager(maxsize=16, retries=False, **tls)
+        self.pool = urllib3.PoolManager(maxsize=64, retries=False, **tls)  # every open watch holds one
 
     def url(self, path: str, query: Mapping[str, str] | None = None) -> str:
         return self.base + path + (("?" + urlencode(query)) if query else "")
@@ -153,8 +153,8 @@ class _Names:
 class KubeWatch:
     """One watch stream: a reader thread parses lines into a queue; ``next`` reads the queue."""
 
-    def __init__(self, resp: urllib3.BaseHTTPResponse, names: _Names, where: str):
-        self._resp, self._names, self._where = resp, names, where
+    def __init__(self, resp: urllib3.BaseHTTPResponse, names: _Names, where: str, on_close=None):
+        self._resp, self._names, self._where, self._on_close = resp, names, where, on_close
         self._queue: queue.Queue = queue.Queue()
         self._stopped = threading.Event()
         self._ended: BaseException | None = None
@@ -227,6 +227,8 @@ class KubeWatch:
         self._reader.join(timeout=5)
         self._resp.release_conn()
         self._resp.close()
+        if self._on_close is not None:
+            self._on_close(self)
 
 
 class KubeBackend:
@@ -365,7 +367,7 @@ class KubeBackend:
             except ValueError:
                 doc = None
             raise wire.status_error(resp.status, doc, where)
-        stream = KubeWatch(resp, self._names, where)
+        stream = KubeWatch(resp, self._names, where, on_close=self._watches.discard)
         self._watches.add(stream)
         return stream
 

@@ -49,7 +49,7 @@ class KubeSettings:
         raise KubeConfigError(
             "--sut kube needs a server: pass --kube-url URL (with --kube-token/--kube-ca-file as needed), "
             "--kubeconfig PATH [--kube-context NAME], or --kube-serve BACKEND to start our own server; "
-            "or set LISTWATCH_KUBE_URL.")
+            "or set LISTWATCH_KUBE_URL")
 
 
 def _from_kubeconfig(path: str, context: str | None) -> tuple[str, dict[str, str], dict[str, Any]]:
