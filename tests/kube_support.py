@@ -21,6 +21,10 @@ def served(spec: str = "memory") -> Iterator[ServerProcess]:
 
 
 def kube_factory(url: str, *, extensions: bool = True):
-    """A --sut factory: a fresh KubeBackend (its own namespaces) against ``url`` on every call."""
-    settings = KubeSettings(url=url, extensions=extensions)
+    """A --sut factory: a fresh KubeBackend (its own namespaces) against ``url`` on every call.
+
+    With ``extensions``, each call also resets our server to a fresh store, as --sut kube
+    --kube-serve does; without, every instance shares the server's one store, as on a cluster.
+    """
+    settings = KubeSettings(url=url, extensions=extensions, fresh_store=extensions)
     return lambda: KubeBackend(settings)

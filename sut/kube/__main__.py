@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     from sut.kube.server import build_app
 
     try:
-        backend = resolve_factory(args.sut)()
+        factory = resolve_factory(args.sut)
+        backend = factory()
     except SutError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     sock.bind((args.host, args.port))
     sock.listen(128)
     host, port = sock.getsockname()[:2]
-    app = build_app(backend, watch_seconds=args.watch_seconds)
+    app = build_app(backend, watch_seconds=args.watch_seconds, factory=factory)
     config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2,
                             access_log=False)
     print(f"listening on http://{host}:{port}", flush=True)

@@ -243,6 +243,10 @@ class KubeBackend:
         self._last_rv: dict[tuple[str, str], int] = {}
         self._watches: set[KubeWatch] = set()
         self._closed = False
+        if self.settings.fresh_store:
+            if not self.settings.extensions:
+                raise KubeError("fresh_store needs our server's extensions (extensions=True)")
+            _check(*self._conn.request("POST", f"{wire.EXTENSION}/reset", body={}), "reset")
         self.capabilities = self._capabilities()
 
     def _capabilities(self) -> Capabilities:

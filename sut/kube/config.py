@@ -32,6 +32,9 @@ class KubeSettings:
     # Our own server only: use the non-Kubernetes /listwatch-conformance/v1 endpoints for
     # capabilities, compact() and request_progress().
     extensions: bool = False
+    # Our server only (needs extensions): every backend instance starts by asking the server for a
+    # fresh, empty store (POST .../reset), as --sut gives in process; instances must not overlap.
+    fresh_store: bool = False
     # Capabilities the API cannot reveal; for a real cluster the defaults are the safe side.
     history: int = 0
     initial_events: bool = True  # WatchList (sendInitialEvents) is behind a feature gate on old clusters

@@ -4,8 +4,8 @@ Registered from conftest.py with ``pytest_plugins = ["sut.kube.plugin"]``. The o
 fill :data:`sut.kube.config.KUBE` before the suite resolves ``--sut`` (``tryfirst``).
 ``--kube-serve BACKEND`` starts ``python -m sut.kube serve --sut BACKEND`` on a free
 loopback port once per pytest process (so once per xdist worker) and stops it at exit,
-also on failure; it turns on our server's non-Kubernetes extension endpoints unless
-``--kube-no-extensions`` is given.
+also on failure; it turns on our server's non-Kubernetes extension endpoints (capabilities,
+compact, progress, and a fresh store per example) unless ``--kube-no-extensions`` is given.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="start our own server (python -m sut.kube serve) for BACKEND (a --sut value) and "
                          "check it through the kube backend")
     group.addoption("--kube-no-extensions", action="store_true",
-                    help="with --kube-serve: use only the Kubernetes API (no compact/progress/capabilities "
-                         "extension endpoints), as against a real cluster")
+                    help="with --kube-serve: use only the Kubernetes API (no capabilities/compact/progress/"
+                         "reset extension endpoints; one shared store), as against a real cluster")
     group.addoption("--kube-history", type=int, default=None, metavar="N",
                     help="declare that watches from the last N writes' RVs replay (default 0: unknown)")
     group.addoption("--kube-no-initial-events", action="store_true",
@@ -57,7 +57,7 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"--kube-serve {spec!r}: {exc}") from None
         config.stash[_SERVER_KEY] = server
         KUBE.url, KUBE.token, KUBE.ca_file, KUBE.kubeconfig = server.url, None, None, None
-        KUBE.extensions = not opt("--kube-no-extensions")
+        KUBE.extensions = KUBE.fresh_store = not opt("--kube-no-extensions")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

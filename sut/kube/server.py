@@ -13,9 +13,11 @@ Routes (the subset of the core/v1 API the kube backend and the official client u
 - ``POST /api/v1/namespaces``, ``GET /api/v1/namespaces``, ``GET|DELETE /api/v1/namespaces/{name}``:
   namespaces live in this process only (they are not in the Backend contract); deleting one
   deletes its ConfigMaps through the backend, then forgets it;
-- ``/listwatch-conformance/v1/{capabilities,compact,progress}``: NOT Kubernetes API; a
+- ``/listwatch-conformance/v1/{capabilities,compact,progress,reset}``: NOT Kubernetes API; a
   separate extension so the suite can reach ``compact()`` and ``request_progress()`` of the
-  backend behind this server. A real apiserver has nothing like it.
+  backend behind this server, and start each example on a fresh, empty backend (``reset``
+  swaps in ``factory()``, as ``--sut`` does per example in process). A real apiserver has
+  nothing like it.
 
 Wire behaviour (as the apiserver): errors are ``Status`` objects with code, reason and
 message (410 Expired, 404 NotFound, 409 AlreadyExists/Conflict, 400 BadRequest, 504 for
@@ -101,6 +103,7 @@ class Server:
 
     backend: Any
     watch_seconds: float = DEFAULT_WATCH_SECONDS
+    factory: Any = None  # makes a fresh backend for the reset extension; None: reset is refused
     namespaces: dict[str, dict[str, Any]] = attrs.field(factory=dict)
     lock: threading.Lock = attrs.field(factory=threading.Lock)
 
@@ -353,6 +356,17 @@ class Server:
         await self.call(self.backend.request_progress)
         return JSONResponse({})
 
+    async def reset(self, request: Request) -> Response:
+        """Replace the backend by a fresh, empty one and forget every namespace (open watches end)."""
+        if self.factory is None:
+            raise BadRequest("this server was not started with a backend factory; reset is not possible")
+        fresh = await self.call(self.factory)
+        with self.lock:
+            old, self.backend = self.backend, fresh
+            self.namespaces.clear()
+        await self.call(old.close)
+        return JSONResponse({})
+
 
 async def _json(request: Request) -> Any:
     try:
@@ -372,9 +386,13 @@ def _close_quietly(stream) -> None:
         pass
 
 
-def build_app(backend, *, watch_seconds: float = DEFAULT_WATCH_SECONDS, threads: int = 64) -> Starlette:
-    """The Starlette app serving ``backend``; the app closes the backend when it shuts down."""
-    server = Server(backend, watch_seconds)
+def build_app(backend, *, watch_seconds: float = DEFAULT_WATCH_SECONDS, threads: int = 64,
+              factory=None) -> Starlette:
+    """The Starlette app serving ``backend``; the app closes the backend when it shuts down.
+
+    With ``factory`` (what made ``backend``), the reset extension can swap in a fresh backend.
+    """
+    server = Server(backend, watch_seconds, factory)
 
     def route(path: str, handler, methods: list[str]) -> Route:
         async def endpoint(request: Request) -> Response:
@@ -387,7 +405,7 @@ def build_app(backend, *, watch_seconds: float = DEFAULT_WATCH_SECONDS, threads:
         try:
             yield
         finally:
-            await asyncio.to_thread(backend.close)
+            await asyncio.to_thread(server.backend.close)
 
     async def healthz(request: Request) -> Response:
         return Response("ok", media_type="text/plain")
@@ -407,4 +425,5 @@ def build_app(backend, *, watch_seconds: float = DEFAULT_WATCH_SECONDS, threads:
         route(f"{EXTENSION}/capabilities", server.capabilities, ["GET"]),
         route(f"{EXTENSION}/compact", server.compact, ["POST"]),
         route(f"{EXTENSION}/progress", server.progress, ["POST"]),
+        route(f"{EXTENSION}/reset", server.reset, ["POST"]),
     ])
