@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis.errors import Flaky
 from hypothesis.stateful import run_state_machine_as_test
 
 from model.guarantees import Violation
+from properties.config import HARNESS
 from properties.machine import conformance_machine
 from tests.kube_support import kube_factory, served
 
@@ -40,8 +42,12 @@ def _kube_threads() -> list[str]:
     return [t.name for t in threading.enumerate() if t.name == "kube-watch-reader"]
 
 
+HTTP_WAIT_BUDGET = 3.0  # a loaded 2-core machine and a network hop; waiting costs only when events are late
+
+
 @pytest.mark.parametrize("extensions", [True, False], ids=["with-extensions", "kubernetes-api-only"])
-def test_reference_backend_passes_through_http(extensions):
+def test_reference_backend_passes_through_http(extensions, monkeypatch):
+    monkeypatch.setattr(HARNESS, "wait_budget", HTTP_WAIT_BUDGET)
     with served("memory") as server:
         factory = kube_factory(server.url, extensions=extensions)
         probe = factory()
@@ -52,16 +58,39 @@ def test_reference_backend_passes_through_http(extensions):
     assert not _kube_threads(), "watch reader threads left running"
 
 
+def _recording(machine: type, seen: list[Violation]) -> type:
+    """The machine, remembering every violation its runs raise (Hypothesis re-runs the failing one)."""
+
+    class Recording(machine):
+        def teardown(self) -> None:
+            try:
+                super().teardown()
+            except Violation as violation:
+                seen.append(violation)
+                raise
+
+    return Recording
+
+
 @pytest.mark.parametrize("mutant", sorted(MUTANTS))
 def test_mutant_is_killed_through_http(mutant):
+    """The first violation found names the mutant's guarantee.
+
+    Over HTTP the threads of a ``burst`` race for RV order, so the final replay of a failing
+    program may draw differently (Hypothesis then raises Flaky* instead of the violation);
+    the violation the run found is what this test judges.
+    """
+    seen: list[Violation] = []
     with served(f"tests.kube_mutants:{mutant}") as server:
         factory = kube_factory(server.url)
         probe = factory()
         capabilities = probe.capabilities
         probe.close()
-        with pytest.raises(Violation) as caught:
-            run_state_machine_as_test(conformance_machine(factory, capabilities), settings=KILL_SETTINGS)
-    assert caught.value.guarantee.name in MUTANTS[mutant], str(caught.value)
+        with pytest.raises((Violation, Flaky)) as caught:
+            run_state_machine_as_test(_recording(conformance_machine(factory, capabilities), seen),
+                                      settings=KILL_SETTINGS)
+    assert seen, f"no violation recorded; Hypothesis raised {caught.value!r}"
+    assert seen[0].guarantee.name in MUTANTS[mutant], str(seen[0])
 
 
 def test_pytest_sut_kube_kube_serve_memory():
@@ -69,7 +98,7 @@ def test_pytest_sut_kube_kube_serve_memory():
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "properties", "--sut", "kube", "--kube-serve", "memory",
-         "--hypothesis-profile", "dev", "-p", "no:cacheprovider", "-q"],
+         "--hypothesis-profile", "dev", "--wait-budget", str(HTTP_WAIT_BUDGET), "-p", "no:cacheprovider", "-q"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "1 passed" in proc.stdout
