@@ -93,10 +93,14 @@ def test_mutant_is_killed_through_http(mutant):
     assert seen[0].guarantee.name in MUTANTS[mutant], str(seen[0])
 
 
-try:  # the project's mutant zoo (sut/mutants.py), where this branch is merged with it
-    from sut.mutants import MUTANTS as ZOO
-except ImportError:
-    ZOO = {}
+ZOO: dict = {}
+if (ROOT / "sut" / "mutants.py").exists():  # the project's mutant zoo, once this branch is merged with it
+    from sut.mutants import MUTANTS as ZOO  # (checked by path: another checkout may be pip-installed)
+
+
+def _zoo_guarantees(name: str) -> set[str]:
+    wanted = next(g for cls, g in ZOO.items() if cls.__name__ == name)
+    return {g.name for g in (wanted if isinstance(wanted, tuple | list | set | frozenset) else (wanted,))}
 
 # Zoo mutants killed through HTTP with their own guarantee's name, run after run. Not listed:
 # ring-edge mutants (not killed in process either at this budget); those an HTTP server's fast
@@ -114,7 +118,7 @@ ZOO_THROUGH_HTTP = ["InclusiveStart", "ExpiresRetained", "DeleteCarriesNewObject
 @pytest.mark.skipif(not ZOO, reason="sut.mutants is not on this branch")
 @pytest.mark.parametrize("name", ZOO_THROUGH_HTTP)
 def test_zoo_mutant_is_killed_through_http(name):
-    expected = next(g.name for cls, g in ZOO.items() if cls.__name__ == name)
+    expected = _zoo_guarantees(name)
     seen: list[Violation] = []
     with served(f"sut.mutants:{name}") as server:
         factory = kube_factory(server.url)
@@ -125,7 +129,7 @@ def test_zoo_mutant_is_killed_through_http(name):
             run_state_machine_as_test(_recording(conformance_machine(factory, capabilities), seen),
                                       settings=KILL_SETTINGS)
     assert seen, f"no violation recorded; Hypothesis raised {caught.value!r}"
-    assert seen[0].guarantee.name == expected, str(seen[0])
+    assert seen[0].guarantee.name in expected, str(seen[0])
 
 
 def test_pytest_sut_kube_kube_serve_memory():
