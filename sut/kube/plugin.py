@@ -10,6 +10,8 @@ compact, progress, and a fresh store per example) unless ``--kube-no-extensions`
 
 from __future__ import annotations
 
+import atexit
+
 import pytest
 
 from sut.kube.config import KUBE
@@ -56,6 +58,7 @@ def pytest_configure(config: pytest.Config) -> None:
         except ServerStartError as exc:
             raise pytest.UsageError(f"--kube-serve {spec!r}: {exc}") from None
         config.stash[_SERVER_KEY] = server
+        atexit.register(server.stop)  # also if pytest never reaches unconfigure
         KUBE.url, KUBE.token, KUBE.ca_file, KUBE.kubeconfig = server.url, None, None, None
         KUBE.extensions = KUBE.fresh_store = not opt("--kube-no-extensions")
 
