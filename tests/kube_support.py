@@ -11,9 +11,9 @@ from sut.kube.process import ServerProcess, start_server
 
 
 @contextlib.contextmanager
-def served(spec: str = "memory") -> Iterator[ServerProcess]:
+def served(spec: str = "memory", *extra_args: str) -> Iterator[ServerProcess]:
     """Our server for backend ``spec`` on a free loopback port; always stopped, also on failure."""
-    server = start_server(spec, deadline=30)
+    server = start_server(spec, deadline=30, extra_args=extra_args)
     try:
         yield server
     finally:

@@ -51,6 +51,23 @@ def test_errors_map_to_the_contract(server):
         backend.close()
 
 
+@pytest.mark.parametrize("answer", ["status", "object"])
+def test_delete_returns_the_delete_rv_whatever_the_server_answers(answer):
+    """kube-apiserver answers a ConfigMap DELETE with a Status; stores with ReturnDeletedObject with the object."""
+    extra = ("--return-deleted-object",) if answer == "object" else ()
+    with served("memory", *extra) as srv:
+        backend = KubeBackend(KubeSettings(url=srv.url))
+        try:
+            stream = backend.watch(namespace="ns1", rv=None)
+            created = backend.create("ns1", "a", {"app": "x"}, "0")
+            deleted = backend.delete("ns1", "a")
+            events = [stream.next(5), stream.next(5)]
+            assert [(e.type, e.rv) for e in events] == [(EventType.ADDED, created), (EventType.DELETED, deleted)]
+            assert deleted > created
+        finally:
+            backend.close()
+
+
 def test_namespaces_are_private_and_cleaned_up(server):
     first, second = KubeBackend(KubeSettings(url=server.url)), KubeBackend(KubeSettings(url=server.url))
     try:

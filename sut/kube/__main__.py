@@ -23,6 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=0, help="port to bind (default 0: any free port)")
     serve.add_argument("--watch-seconds", type=float, default=1800.0,
                        help="how long a watch without timeoutSeconds stays open (default 1800)")
+    serve.add_argument("--return-deleted-object", action="store_true",
+                       help="DELETE answers the deleted object at the delete's RV (default: a Status, "
+                            "as kube-apiserver answers for ConfigMaps)")
     args = parser.parse_args(argv)
 
     import uvicorn  # imported late so --help works without the server extra
@@ -41,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     sock.bind((args.host, args.port))
     sock.listen(128)
     host, port = sock.getsockname()[:2]
-    app = build_app(backend, watch_seconds=args.watch_seconds, factory=factory)
+    app = build_app(backend, watch_seconds=args.watch_seconds, factory=factory,
+                    return_deleted_object=args.return_deleted_object)
     config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2,
                             access_log=False)
     print(f"listening on http://{host}:{port}", flush=True)

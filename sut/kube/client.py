@@ -15,9 +15,12 @@ is stripped from what the suite sees. A namespace that already exists is never t
 Calls: create = POST (409 AlreadyExists -> AlreadyExists); update = PUT with
 ``metadata.resourceVersion`` as precondition when ``expect_rv`` is given (409 ->
 Conflict, 404 -> NotFound); delete = DELETE with ``preconditions.resourceVersion``.
-A delete returns the RV of the deleted object the server answers with, which must be
-the delete's own RV (newer than the object's last write, as the etcd3 store answers);
-a server that answers with a Status or the pre-delete RV is reported as unusable.
+The RV a delete returns: if the server answers with the deleted object carrying an RV
+newer than the object's last write (the delete's own RV, as stores with
+ReturnDeletedObject answer), that RV; otherwise (kube-apiserver answers a ConfigMap
+DELETE with a Status) the RV of the DELETED event on a watch of that one object opened
+(state, then events) just before the DELETE (a bounded wait; a KubeError if it cannot be
+learned). Until a server has answered with the object once, every delete opens that watch.
 ``list(rv=N)`` without ``match`` is sent as ``resourceVersionMatch=NotOlderThan`` (the
 contract's meaning; Kubernetes would read ``limit`` + ``rv=N`` as Exact). Watches send
 ``timeoutSeconds`` (large) and read the newline-delimited JSON stream in one reader
@@ -34,6 +37,7 @@ import queue
 import re
 import secrets
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -241,6 +245,7 @@ class KubeBackend:
         self._namespaces: set[str] = set()  # real names this instance created
         self._ns_lock = threading.Lock()
         self._last_rv: dict[tuple[str, str], int] = {}
+        self._deletes_answer_object: bool | None = None  # learnt from the first successful delete
         self._watches: set[KubeWatch] = set()
         self._closed = False
         if self.settings.fresh_store:
@@ -305,17 +310,41 @@ class KubeBackend:
         if expect_rv is not None:
             body["preconditions"] = {"resourceVersion": str(expect_rv)}
         where = f"delete {namespace}/{name}"
-        doc = _check(*self._conn.request("DELETE", self._path(namespace, name), body=body), where)
-        if not isinstance(doc, dict) or doc.get("kind") != "ConfigMap":
-            raise KubeError(f"{where}: the server answered {str(doc)[:200]}, not the deleted ConfigMap; "
-                            "without it the delete's RV is unknown")
         before = self._last_rv.get((namespace, name), expect_rv)
-        rv = self._acknowledged((namespace, name), doc, where)
-        if before is not None and rv <= before:
-            raise KubeError(f"{where}: the server returned the deleted object at RV {rv}, not newer than its "
-                            f"last write ({before}); this backend needs the delete's own RV")
-        self._last_rv.pop((namespace, name), None)
-        return rv
+        # Until the server has shown it answers with the deleted object at the delete's RV, watch the
+        # object (state, then events) before deleting it: its DELETED event carries the delete's RV.
+        watching = None if self._deletes_answer_object else self.watch(
+            namespace=namespace, field_selector=f"metadata.name={name}", rv=None)
+        try:
+            doc = _check(*self._conn.request("DELETE", self._path(namespace, name), body=body), where)
+            self._last_rv.pop((namespace, name), None)  # gone
+            if isinstance(doc, dict) and doc.get("kind") == "ConfigMap" and before is not None:
+                rv = self._acknowledged((namespace, name), doc, where)
+                self._last_rv.pop((namespace, name), None)
+                if rv > before:
+                    self._deletes_answer_object = True
+                    return rv
+            self._deletes_answer_object = False
+            if watching is None:
+                raise KubeError(f"{where}: the server stopped answering DELETE with the deleted object "
+                                f"({str(doc)[:200]}); the delete's RV is unknown")
+            return self._deleted_rv(watching, name, where)
+        finally:
+            if watching is not None:
+                watching.close()
+
+    def _deleted_rv(self, stream: KubeWatch, name: str, where: str) -> int:
+        """The RV of the first DELETED event for ``name`` on ``stream``, waiting at most request_timeout."""
+        deadline = time.monotonic() + self.settings.request_timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                event = stream.next(remaining)
+            except (Expired, WatchClosed) as exc:
+                raise KubeError(f"{where}: the watch that should show the delete ended: {exc}") from None
+            if event is not None and event.type is EventType.DELETED and event.object.name == name:
+                return event.rv
+        raise KubeError(f"{where}: no DELETED event within {self.settings.request_timeout:.0f}s; "
+                        "the delete's RV is unknown")
 
     def _acknowledged(self, key: tuple[str, str], doc: Any, where: str) -> int:
         try:

@@ -25,7 +25,8 @@ message (410 Expired, 404 NotFound, 409 AlreadyExists/Conflict, 400 BadRequest, 
 contract). A watch whose start RV is too old answers HTTP 200 followed by one ``ERROR``
 event carrying a 410 Status. A list with ``limit`` and ``resourceVersion=N`` but no
 ``resourceVersionMatch`` is Exact, as in Kubernetes. ``timeoutSeconds`` ends a watch
-normally (default 1800 s). DELETE returns the deleted object with the delete's RV.
+normally (default 1800 s). DELETE answers ``Status`` Success, as kube-apiserver does for
+ConfigMaps, or (``return_deleted_object``) the deleted object carrying the delete's RV.
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ class Server:
     backend: Any
     watch_seconds: float = DEFAULT_WATCH_SECONDS
     factory: Any = None  # makes a fresh backend for the reset extension; None: reset is refused
+    return_deleted_object: bool = False  # False: DELETE answers a Status, as kube-apiserver does for ConfigMaps
     namespaces: dict[str, dict[str, Any]] = attrs.field(factory=dict)
     lock: threading.Lock = attrs.field(factory=threading.Lock)
 
@@ -179,10 +181,13 @@ class Server:
             if not isinstance(options, dict):
                 raise BadRequest("DeleteOptions must be a JSON object")
             expect_rv = _rv_param((options.get("preconditions") or {}).get("resourceVersion"))
-        last = await self._get(namespace, name)
+        last = await self._get(namespace, name) if self.return_deleted_object else None
         rv = await self.call(self.backend.delete, namespace, name, expect_rv=expect_rv)
+        if not self.return_deleted_object:
+            return JSONResponse({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                                 "details": {"name": name, "kind": "configmaps"}})
         labels, value = (last.labels, last.value) if last is not None else ({}, "")
-        # As the etcd3 store does: the deleted object, carrying the RV of the delete itself.
+        # As a store with ReturnDeletedObject: the deleted object, carrying the RV of the delete itself.
         return JSONResponse(wire.configmap(namespace, name, labels, value, rv))
 
     async def get(self, request: Request) -> Response:
@@ -387,12 +392,12 @@ def _close_quietly(stream) -> None:
 
 
 def build_app(backend, *, watch_seconds: float = DEFAULT_WATCH_SECONDS, threads: int = 64,
-              factory=None) -> Starlette:
+              factory=None, return_deleted_object: bool = False) -> Starlette:
     """The Starlette app serving ``backend``; the app closes the backend when it shuts down.
 
     With ``factory`` (what made ``backend``), the reset extension can swap in a fresh backend.
     """
-    server = Server(backend, watch_seconds, factory)
+    server = Server(backend, watch_seconds, factory, return_deleted_object)
 
     def route(path: str, handler, methods: list[str]) -> Route:
         async def endpoint(request: Request) -> Response:
