@@ -16,9 +16,12 @@ from hypothesis import HealthCheck, Phase, settings
 from properties.config import HARNESS
 from sut.loading import SutError, probe_capabilities, resolve_factory
 
+pytest_plugins = ["sut.kube.plugin"]  # --kube-url, --kube-serve... for --sut kube
+
 # The explain phase is left out: it lists the suite's own source lines, which is noise to users.
 _PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)
-_COMMON = dict(deadline=None, report_multiple_bugs=False, phases=_PHASES, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+_COMMON = dict(deadline=None, report_multiple_bugs=False, phases=_PHASES,
+               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 settings.register_profile("dev", max_examples=40, stateful_step_count=40, **_COMMON)
 settings.register_profile("ci", max_examples=150, stateful_step_count=50, derandomize=True, database=None,
                           print_blob=True, **_COMMON)

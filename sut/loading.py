@@ -9,6 +9,7 @@ from sut.api import Capabilities
 
 BUILTIN = {
     "memory": "sut.memory:MemoryBackend",
+    "kube": "sut.kube.client:KubeBackend",
 }
 
 CONTRACT_METHODS = ("create", "update", "delete", "list", "watch", "compact", "request_progress", "close")

@@ -1,0 +1,30 @@
+"""Helpers for the kube tests: our server as a context-managed child process, and kube backend factories."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from sut.kube.client import KubeBackend
+from sut.kube.config import KubeSettings
+from sut.kube.process import ServerProcess, start_server
+
+
+@contextlib.contextmanager
+def served(spec: str = "memory", *extra_args: str) -> Iterator[ServerProcess]:
+    """Our server for backend ``spec`` on a free loopback port; always stopped, also on failure."""
+    server = start_server(spec, deadline=30, extra_args=extra_args)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def kube_factory(url: str, *, extensions: bool = True):
+    """A --sut factory: a fresh KubeBackend (its own namespaces) against ``url`` on every call.
+
+    With ``extensions``, each call also resets our server to a fresh store, as --sut kube
+    --kube-serve does; without, every instance shares the server's one store, as on a cluster.
+    """
+    settings = KubeSettings(url=url, extensions=extensions, fresh_store=extensions)
+    return lambda: KubeBackend(settings)
