@@ -41,7 +41,7 @@ class MinimalBackend:
         self.objects = {}  # (namespace, name) -> Object
         self.log = []  # (rv, previous object or None, new object or None)
         self.rv = 0
-        self.watches = []  # (namespace, MinimalWatch)
+        self.watches = []  # (namespace, start RV, MinimalWatch)
 
     def _write(self, namespace, name, new_state, expect_rv, must_exist):
         with self.lock:
@@ -59,9 +59,9 @@ class MinimalBackend:
             else:
                 self.objects[(namespace, name)] = new
             self.log.append((self.rv, prev, new))
-            for ns, watch in self.watches:
+            for ns, start, watch in self.watches:
                 event = self._event(self.rv, prev, new, ns)
-                if event is not None:
+                if event is not None and self.rv > start:  # a watch from a future RV skips up to it
                     watch.queue.put(event)
             return self.rv
 
@@ -102,7 +102,7 @@ class MinimalBackend:
                 events = [Event(EventType.ADDED, o.rv, o) for k, o in sorted(self.objects.items())
                           if namespace is None or o.namespace == namespace]
             watch = MinimalWatch(e for e in events if e is not None)
-            self.watches.append((namespace, watch))
+            self.watches.append((namespace, rv or 0, watch))
             return watch
 
     def compact(self, rv):
@@ -113,6 +113,6 @@ class MinimalBackend:
 
     def close(self):
         with self.lock:
-            for _, watch in self.watches:
+            for _, _, watch in self.watches:
                 watch.close()
             self.watches.clear()

@@ -32,7 +32,7 @@ class Guarantee(enum.Enum):
     BookmarkMonotonic = "bookmark RVs never decrease nor fall below the watch's start"
     ProgressLiveness = "after request_progress every bookmark-enabled watch gets a bookmark at or past the last write"
     Resumable = "a watch resumed from the last RV seen continues without gap or duplicate"
-    ConcurrentWatchersAgree = "watches with the same filter see the same event for the same write"
+    ConcurrentWatchersAgree = "watches that see the same write get the same object for it"
     Liveness = "expected events arrive within the wait budget, and a consumer that keeps up is not cut off"
     WriteAcknowledged = "writes get strictly increasing RVs and fail exactly when they must"
 

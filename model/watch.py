@@ -505,12 +505,15 @@ class WatchModel:
                                expected, ev)
 
     def _wrong(self, ev: Ev, expected: Ev) -> Violation:
-        if ev.type == expected.type and ev.obj.key == expected.obj.key:
-            for peer in self.peers:  # what peers delivered passed their own checks
-                seen = next((e for e in peer.delivered if e.rv == ev.rv and e.type != BOOKMARK), None)
-                if seen is not None:
-                    return self._violation(G.ConcurrentWatchersAgree, f"another object than {peer.spec.label} "
-                                           f"got for the same write ({seen!r})", expected, ev)
+        if ev.obj != expected.obj and ev.obj.key == expected.obj.key:
+            # what peers delivered passed their own checks; ADDED and MODIFIED both carry the new state
+            same_kind = (lambda e: e.type == DELETED) if expected.type == DELETED else (
+                lambda e: e.type in (ADDED, MODIFIED))
+            for peer in self.peers:
+                seen = next((e for e in peer.delivered if e.rv == ev.rv and e.obj is not None), None)
+                if seen is not None and same_kind(seen) and same_kind(ev) and seen.obj == expected.obj:
+                    return self._violation(G.ConcurrentWatchersAgree, f"{peer.spec.label} got {seen!r} for "
+                                           "the same write", expected, ev)
         if ev.type != expected.type:
             return self._violation(G.FilterTransitions, f"{ev.type} where the transition table gives "
                                    f"{expected.type}", expected, ev)

@@ -469,7 +469,7 @@ MUTANTS: dict[type[MemoryBackend], tuple[G, ...]] = {
     InclusiveStart: (G.ExclusiveStart, G.Resumable),
     RingEdgeOffByOne: (G.ExpiredNotPartial,),
     ExpiresRetained: (G.Retention, G.Resumable),
-    GrownRingServesEvicted: (G.ExpiredNotPartial,),
+    GrownRingServesEvicted: (G.ExpiredNotPartial, G.Reliable),  # Reliable: the partial replay met mid-stream
     DeleteCarriesNewObject: (G.FilterTransitions,),
     DeleteCarriesOldRV: (G.DeleteCarriesDeleteRV,),
     ModifiedOnEntry: (G.FilterTransitions,),
@@ -487,7 +487,7 @@ MUTANTS: dict[type[MemoryBackend], tuple[G, ...]] = {
     DuplicateAfterInit: (G.Unique,),
     SlowWatcherDropsEvents: (G.Reliable, G.Liveness),
     ReorderedBatch: (G.Ordered,),
-    CoalescedDeleteCreate: (G.Reliable,),
+    CoalescedDeleteCreate: (G.Reliable, G.InitialState),  # InitialState: lost right after an initial state
     ClosesCaughtUpWatches: (G.Liveness,),
     SharedMutableObject: (G.ConcurrentWatchersAgree,),
     LaggingConsistentList: (G.ListConsistent,),
