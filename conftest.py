@@ -16,6 +16,8 @@ from hypothesis import HealthCheck, settings
 from properties.config import HARNESS
 from sut.loading import SutError, probe_capabilities, resolve_factory
 
+pytest_plugins = ["sut.etcd.plugin"]
+
 _COMMON = dict(deadline=None, report_multiple_bugs=False, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 settings.register_profile("dev", max_examples=40, stateful_step_count=40, **_COMMON)
 settings.register_profile("ci", max_examples=150, stateful_step_count=50, derandomize=True, database=None,

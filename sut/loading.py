@@ -9,6 +9,8 @@ from sut.api import Capabilities
 
 BUILTIN = {
     "memory": "sut.memory:MemoryBackend",
+    "etcd": "sut.etcd:etcd_backend",
+    "etcd-proxy": "sut.etcd:etcd_proxy_backend",
 }
 
 CONTRACT_METHODS = ("create", "update", "delete", "list", "watch", "compact", "request_progress", "close")

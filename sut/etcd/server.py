@@ -1,0 +1,261 @@
+"""Starting and stopping the etcd processes the etcd backends talk to.
+
+Contract:
+
+- :func:`endpoint` returns the ``host:port`` of the etcd the ``etcd`` backend uses: the one
+  set with :func:`use_endpoint` (``--etcd-endpoint``), or else one local etcd started on
+  first use and kept for the rest of the process (one per pytest-xdist worker).
+  :func:`proxy_endpoint` likewise returns an ``etcd grpc-proxy`` in front of a local etcd.
+- A local etcd listens on 127.0.0.1 on free ports, keeps its data in a fresh temporary
+  directory, sends periodic progress notifications every :data:`PROGRESS_INTERVAL`, and
+  is answered-or-failed within :data:`START_DEADLINE` seconds: :class:`EtcdUnavailable`
+  carries the reason and the tail of its log.
+- Every process started here runs in its own process group and dies with its parent
+  (``PR_SET_PDEATHSIG``); :func:`stop_all` (called at exit and by the pytest plugin) kills
+  each group and removes its data directory.
+- :meth:`EtcdProcess.kill_and_restart` is the fault the fault machine injects: SIGKILL,
+  then the same command on the same data directory and ports.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+import grpc
+
+from aetcd.rpc import rpc_pb2, rpc_pb2_grpc
+
+PROGRESS_INTERVAL = "500ms"
+START_DEADLINE = 20.0
+STOP_DEADLINE = 5.0
+
+
+class EtcdUnavailable(Exception):
+    """No etcd to talk to: binary missing, process died, or no answer before the deadline."""
+
+
+def etcd_binary() -> str | None:
+    """Path of the ``etcd`` binary, or None when it is not installed."""
+    return shutil.which("etcd")
+
+
+def _die_with_parent() -> None:
+    """preexec_fn: own process group, and SIGKILL when the parent (the test process) dies."""
+    os.setpgrp()
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def _free_ports(n: int) -> list[int]:
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def wait_ready(target: str, deadline: float, proc: subprocess.Popen | None = None, what: str = "etcd") -> None:
+    """Block until ``target`` answers a KV range, the process dies, or ``deadline`` passes."""
+    channel = grpc.insecure_channel(target)
+    try:
+        stub = rpc_pb2_grpc.KVStub(channel)
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            if proc is not None and proc.poll() is not None:
+                raise EtcdUnavailable(f"{what} exited with status {proc.returncode} while starting")
+            try:
+                stub.Range(rpc_pb2.RangeRequest(key=b"\0"), timeout=min(1.0, max(0.05, deadline - time.monotonic())),
+                           wait_for_ready=True)
+                return
+            except grpc.RpcError as exc:
+                last = exc
+        raise EtcdUnavailable(f"{what} at {target} did not answer within the deadline ({last!r:.200})")
+    finally:
+        channel.close()
+
+
+class _Process:
+    """One child process in its own group, with its log in a file."""
+
+    def __init__(self, name: str, argv: list[str], workdir: str):
+        self.name, self.argv, self.workdir = name, argv, workdir
+        self.log_path = os.path.join(workdir, f"{name}.log")
+        self.proc: subprocess.Popen | None = None
+
+    def spawn(self) -> None:
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                         preexec_fn=_die_with_parent)
+
+    def kill(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=STOP_DEADLINE)
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return "".join(f.readlines()[-lines:])
+        except OSError:
+            return ""
+
+
+class EtcdProcess:
+    """A single-member etcd on loopback with a temporary data directory."""
+
+    def __init__(self, binary: str):
+        self.workdir = tempfile.mkdtemp(prefix="listwatch-etcd-")
+        client, peer = _free_ports(2)
+        self.endpoint = f"127.0.0.1:{client}"
+        self._process = _Process("etcd", [
+            binary, "--name", "listwatch", "--data-dir", os.path.join(self.workdir, "data"),
+            "--listen-client-urls", f"http://127.0.0.1:{client}", "--advertise-client-urls", f"http://127.0.0.1:{client}",
+            "--listen-peer-urls", f"http://127.0.0.1:{peer}", "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
+            "--initial-cluster", f"listwatch=http://127.0.0.1:{peer}",
+            "--experimental-watch-progress-notify-interval", PROGRESS_INTERVAL,
+            "--log-level", "warn", "--logger", "zap",
+        ], self.workdir)
+
+    def start(self) -> None:
+        self._process.spawn()
+        self._wait()
+
+    def _wait(self) -> None:
+        try:
+            wait_ready(self.endpoint, time.monotonic() + START_DEADLINE, self._process.proc, "etcd")
+        except EtcdUnavailable as exc:
+            raise EtcdUnavailable(f"{exc}; log {self._process.log_path}:\n{self._process.log_tail()}") from None
+
+    def kill_and_restart(self) -> None:
+        """SIGKILL etcd, then start it again on the same data directory and ports; wait until it answers."""
+        self._process.kill()
+        self._process.spawn()
+        self._wait()
+
+    def stop(self) -> None:
+        self._process.kill()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class ProxyProcess:
+    """``etcd grpc-proxy start`` in front of an etcd, listening on a free loopback port."""
+
+    def __init__(self, binary: str, backend_endpoint: str):
+        self.workdir = tempfile.mkdtemp(prefix="listwatch-etcd-proxy-")
+        (port,) = _free_ports(1)
+        self.endpoint = f"127.0.0.1:{port}"
+        self._process = _Process("grpc-proxy", [
+            binary, "grpc-proxy", "start", "--endpoints", backend_endpoint,
+            "--listen-addr", self.endpoint, "--data-dir", os.path.join(self.workdir, "data"),
+        ], self.workdir)
+
+    def start(self) -> None:
+        self._process.spawn()
+        try:
+            wait_ready(self.endpoint, time.monotonic() + START_DEADLINE, self._process.proc, "etcd grpc-proxy")
+        except EtcdUnavailable as exc:
+            raise EtcdUnavailable(f"{exc}; log {self._process.log_path}:\n{self._process.log_tail()}") from None
+
+    def stop(self) -> None:
+        self._process.kill()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+_lock = threading.Lock()
+_user_endpoint: str | None = None
+_local: EtcdProcess | None = None
+_proxy: ProxyProcess | None = None
+
+
+def use_endpoint(url: str | None) -> None:
+    """Use the etcd at ``url`` (``http://host:port`` or ``host:port``) instead of starting one."""
+    global _user_endpoint
+    _user_endpoint = url.split("://", 1)[-1].rstrip("/") if url else None
+
+
+def user_endpoint() -> str | None:
+    return _user_endpoint
+
+
+def unavailable_reason() -> str | None:
+    """Why the etcd backend cannot run here, or None if it can (an endpoint or a binary exists)."""
+    if _user_endpoint is None and etcd_binary() is None:
+        return ("no `etcd` binary on PATH: install etcd 3.4 (Debian: apt-get install -y etcd-server) "
+                "or pass --etcd-endpoint URL")
+    return None
+
+
+def local_etcd() -> EtcdProcess:
+    """The etcd this process started (starting it on first use)."""
+    global _local
+    with _lock:
+        if _local is None:
+            binary = etcd_binary()
+            if binary is None:
+                raise EtcdUnavailable(unavailable_reason())
+            server = EtcdProcess(binary)
+            try:
+                server.start()
+            except BaseException:
+                server.stop()
+                raise
+            _local = server
+        return _local
+
+
+def endpoint() -> str:
+    """``host:port`` of the etcd the ``etcd`` backend uses."""
+    return _user_endpoint or local_etcd().endpoint
+
+
+def proxy_endpoint() -> str:
+    """``host:port`` of a grpc-proxy in front of :func:`endpoint`'s etcd (started on first use)."""
+    global _proxy
+    target = endpoint()
+    with _lock:
+        if _proxy is None:
+            binary = etcd_binary()
+            if binary is None:
+                raise EtcdUnavailable("the etcd-proxy backend needs the `etcd` binary (for `etcd grpc-proxy`)")
+            proxy = ProxyProcess(binary, target)
+            try:
+                proxy.start()
+            except BaseException:
+                proxy.stop()
+                raise
+            _proxy = proxy
+        return _proxy.endpoint
+
+
+def stop_all() -> None:
+    """Stop every process started here and remove their data; safe to call more than once."""
+    global _local, _proxy
+    with _lock:
+        proxy, local, _proxy, _local = _proxy, _local, None, None
+    for p in (proxy, local):
+        if p is not None:
+            p.stop()
+
+
+atexit.register(stop_all)
