@@ -29,6 +29,7 @@ import uuid
 from collections import deque
 from collections.abc import Mapping
 
+import attrs
 import grpc
 
 from aetcd.rpc import kv_pb2, rpc_pb2, rpc_pb2_grpc
@@ -42,6 +43,7 @@ from sut.api import (
     Expired,
     ListWatchError,
     NotFound,
+    Object,
     Page,
     WatchClosed,
 )
@@ -61,6 +63,16 @@ CAPABILITIES = Capabilities(
     # compaction replays, however many writes ago it was. "Unbounded" is spelled as a big number.
     history=10**9,
 )
+
+
+@attrs.frozen
+class OwnWrite:
+    """A write this backend acknowledged: its revision, key, and the object before and after."""
+
+    rev: int
+    key: bytes
+    prev: Object | None
+    new: Object | None
 
 
 class EtcdCallFailed(Exception):
@@ -98,10 +110,9 @@ class EtcdWatch:
         self._ended: str | None = None  # why the stream ended (WatchClosed once drained)
         self._delivered = 0
         self._stopping = False
+        self._compacted_at_creation = backend.compacted
         self._requests: queue.Queue = queue.Queue()
-        self._requests.put(rpc_pb2.WatchRequest(create_request=rpc_pb2.WatchCreateRequest(
-            key=key_range[0], range_end=key_range[1], start_revision=start_revision, prev_kv=True,
-            progress_notify=allow_bookmarks)))
+        self._requests.put(rpc_pb2.WatchRequest(create_request=self._create_request()))
         self._call = backend._watch_stub.Watch(self._request_stream())
         self._reader = threading.Thread(target=self._read, name="etcd-watch-reader", daemon=True)
         self._reader.start()
@@ -114,6 +125,11 @@ class EtcdWatch:
             raise EtcdCallFailed(f"etcd did not create the watch within {RPC_DEADLINE}s: {reason}")
 
     # --- the stream ------------------------------------------------------------------
+    def _create_request(self):
+        return rpc_pb2.WatchCreateRequest(key=self.key_range[0], range_end=self.key_range[1],
+                                          start_revision=self.start_revision, prev_kv=True,
+                                          progress_notify=self.allow_bookmarks)
+
     def _request_stream(self):
         while True:
             request = self._requests.get()
@@ -148,9 +164,7 @@ class EtcdWatch:
                 self.watch_id = resp.watch_id
                 self._created = True
             if resp.canceled:
-                if resp.compact_revision:
-                    self._compact_revision = resp.compact_revision
-                self._ended = f"etcd canceled the watch: {resp.cancel_reason or 'no reason given'}"
+                self._on_canceled(resp)
             elif resp.events:
                 self._on_events(resp.events)
             elif not resp.created and (resp.watch_id == -1 or resp.watch_id == self.watch_id):
@@ -158,17 +172,49 @@ class EtcdWatch:
             self._release_bookmark()
             self._cond.notify_all()
 
+    @property
+    def history_promised(self) -> bool:
+        """Whether the history after the start was there when the watch was made (start >= compaction)."""
+        return self.start_revision - 1 >= self._compacted_at_creation
+
+    def _on_canceled(self, resp) -> None:
+        compact = resp.compact_revision
+        if compact and self.history_promised and not self._backend._wrote_in(
+                self.key_range, max(self._last_event_rv, self.start_revision - 1), compact, self.filter):
+            # etcd cancels a watch still catching up when a compaction passes its position,
+            # although its start was retained when it was made. Nothing it owes lies at or
+            # below the compaction, so it goes on from there on the same stream.
+            self.start_revision = compact + 1
+            self._created = False
+            self.send(rpc_pb2.WatchRequest(create_request=self._create_request()))
+            return
+        if compact and not self.history_promised:
+            self._compact_revision = compact
+        self._ended = (f"etcd canceled the watch (compact_revision={compact}): "
+                       f"{resp.cancel_reason or 'history it had not yet delivered was compacted'}")
+
     def _on_events(self, events) -> None:
         for ev in events:
+            if self._ended is not None:
+                return
             rv = ev.kv.mod_revision
-            prev = codec.decode(ev.prev_kv) if ev.HasField("prev_kv") and ev.prev_kv.key else None
-            if ev.type == kv_pb2.Event.DELETE:
-                cur = None
-                if prev is None:
-                    raise EtcdCallFailed(f"DELETE of {ev.kv.key!r} at revision {rv} came without prev_kv")
-            else:
-                cur = codec.decode(ev.kv)
+            has_prev = ev.HasField("prev_kv") and bool(ev.prev_kv.key)
+            prev = codec.decode(ev.prev_kv) if has_prev else None
+            is_delete = ev.type == kv_pb2.Event.DELETE
+            cur = None if is_delete else codec.decode(ev.kv)
             self._last_event_rv = max(self._last_event_rv, rv)
+            if prev is None and (is_delete or ev.kv.create_revision != rv):
+                # etcd drops prev_kv when the previous version is compacted: the transition is unknowable
+                if not self.history_promised:
+                    self._compact_revision = rv
+                    self._ended = f"the previous value of {ev.kv.key!r} at revision {rv} is compacted"
+                    return
+                own = self._backend.own_write(rv, ev.kv.key)
+                if own is not None and codec.transition(self.filter, rv, own.prev, own.new) is None:
+                    continue  # does not concern this watch
+                self._ended = (f"etcd compacted the previous value of {ev.kv.key!r} at revision {rv} "
+                               "before this watch caught up")
+                return
             out = codec.transition(self.filter, rv, prev, cur)
             if out is not None:
                 self.enqueue(out)
@@ -255,7 +301,8 @@ class EtcdBackend:
         self._kv = rpc_pb2_grpc.KVStub(self._channel)
         self._watch_stub = rpc_pb2_grpc.WatchStub(self._channel)
         self._lock = threading.Lock()
-        self._writes: list[tuple[int, bytes]] = []  # (revision, key) of every acknowledged write
+        self._writes: list[OwnWrite] = []  # every write this backend acknowledged
+        self.compacted = 0  # the highest revision passed to compact()
         self._watches: set[EtcdWatch] = set()
         self._closed = False
 
@@ -273,28 +320,42 @@ class EtcdBackend:
             compare=[compare], success=[op],
             failure=[rpc_pb2.RequestOp(request_range=rpc_pb2.RangeRequest(key=key))]))
         if resp.succeeded:
-            self._acknowledged(resp.header.revision, key)
+            rev, result = resp.header.revision, resp.responses[0]
+            if result.HasField("response_put"):
+                prev = result.response_put.prev_kv
+                new = codec.decode(op.request_put, rev)
+            else:
+                kvs = result.response_delete_range.prev_kvs
+                prev, new = (kvs[0] if kvs else None), None
+            self._acknowledged(OwnWrite(rev, key, codec.decode(prev) if prev is not None and prev.key else None, new))
         return resp
 
-    def _acknowledged(self, revision: int, key: bytes) -> None:
+    def _acknowledged(self, write: OwnWrite) -> None:
         with self._lock:
-            self._writes.append((revision, key))
+            self._writes.append(write)
             watches = list(self._watches)
         for w in watches:
             w.recheck()
 
-    def _wrote_in(self, key_range: tuple[bytes, bytes], after: int, upto: int) -> bool:
-        """Whether this backend acknowledged a write in ``key_range`` with ``after < revision <= upto``."""
+    def _wrote_in(self, key_range: tuple[bytes, bytes], after: int, upto: int, flt: Filter | None = None) -> bool:
+        """Whether this backend acknowledged a write in ``key_range`` with ``after < revision <= upto``
+        (and, with ``flt``, one that makes an event through it)."""
         lo, hi = key_range
         with self._lock:
-            return any(after < rev <= upto and lo <= key < hi for rev, key in reversed(self._writes))
+            writes = list(self._writes)
+        return any(after < w.rev <= upto and lo <= w.key < hi
+                   and (flt is None or codec.transition(flt, w.rev, w.prev, w.new) is not None) for w in writes)
+
+    def own_write(self, rev: int, key: bytes) -> OwnWrite | None:
+        with self._lock:
+            return next((w for w in reversed(self._writes) if w.rev == rev and w.key == key), None)
 
     def create(self, namespace: str, name: str, labels: Mapping[str, str], value: str) -> int:
         key = codec.object_key(self.prefix, namespace, name)
         resp = self._txn("create", key, rpc_pb2.Compare(
             key=key, target=rpc_pb2.Compare.MOD, result=rpc_pb2.Compare.EQUAL, mod_revision=0),
             rpc_pb2.RequestOp(request_put=rpc_pb2.PutRequest(
-                key=key, value=codec.encode_value(namespace, name, labels, value))))
+                key=key, value=codec.encode_value(namespace, name, labels, value), prev_kv=True)))
         if not resp.succeeded:
             raise AlreadyExists(f"{namespace}/{name} already exists")
         return resp.header.revision
@@ -316,7 +377,8 @@ class EtcdBackend:
                expect_rv: int | None = None) -> int:
         key = codec.object_key(self.prefix, namespace, name)
         resp = self._txn("update", key, self._precondition(key, expect_rv), rpc_pb2.RequestOp(
-            request_put=rpc_pb2.PutRequest(key=key, value=codec.encode_value(namespace, name, labels, value))))
+            request_put=rpc_pb2.PutRequest(key=key, value=codec.encode_value(namespace, name, labels, value),
+                                           prev_kv=True)))
         if not resp.succeeded:
             raise self._failed(resp, namespace, name, expect_rv)
         return resp.header.revision
@@ -324,7 +386,7 @@ class EtcdBackend:
     def delete(self, namespace: str, name: str, *, expect_rv: int | None = None) -> int:
         key = codec.object_key(self.prefix, namespace, name)
         resp = self._txn("delete", key, self._precondition(key, expect_rv), rpc_pb2.RequestOp(
-            request_delete_range=rpc_pb2.DeleteRangeRequest(key=key)))
+            request_delete_range=rpc_pb2.DeleteRangeRequest(key=key, prev_kv=True)))
         if not resp.succeeded:
             raise self._failed(resp, namespace, name, expect_rv)
         return resp.header.revision
@@ -407,6 +469,7 @@ class EtcdBackend:
 
     # --- compaction and lifecycle -----------------------------------------------------------
     def compact(self, rv: int) -> None:
+        self.compacted = max(self.compacted, rv)
         try:
             self._call("compact", self._kv.Compact, rpc_pb2.CompactionRequest(revision=rv, physical=True))
         except Expired:
