@@ -9,14 +9,19 @@
 - Lists are ranges read at one revision (latest, or exactly ``rv``); selectors are applied
   here. Continue tokens carry the snapshot revision and the last (namespace, name).
 - Each watch is its own bidirectional gRPC ``Watch`` stream (:class:`EtcdWatch`) with
-  ``prev_kv``, so filter transitions come from etcd's previous values. A compacted start
-  revision arrives as ``canceled`` + ``compact_revision`` and is raised as Expired.
+  ``prev_kv``, so filter transitions come from etcd's previous values. A watch from N
+  first reads revision N: compacted means Expired from ``watch()`` (etcd's own answer,
+  ``canceled`` + ``compact_revision``, comes only for N+1 < C; from N = C-1 it replays
+  partially, see :meth:`EtcdBackend._check_retained`). A later ``canceled`` +
+  ``compact_revision`` means a compaction overtook a watch still catching up: it goes on
+  from the compaction when nothing it owes is lost, else ends with WatchClosed.
 - ``request_progress`` sends etcd's progress request on every bookmark-enabled watch's
   stream; the answer (``watch_id == -1``, ``header.revision``), like etcd's periodic
-  progress notifications, becomes a BOOKMARK only once every write this backend
-  acknowledged at or below that revision in the watch's key range has arrived on the
-  stream (:meth:`EtcdWatch._release_bookmark`): etcd 3.4 sends progress answers on a
-  control channel that can overtake queued events.
+  progress notifications, becomes a BOOKMARK only once no write of this backend is in
+  flight and every one at or below that revision in the watch's key range has arrived on
+  the stream (:meth:`EtcdWatch._release_bookmark`): etcd 3.4 answers progress requests on
+  a control channel that can overtake queued events, and an answer can also overtake the
+  response to the write itself.
 - ``close()`` cancels every stream, joins every reader thread and closes the channel.
   Every wait has a deadline (:data:`RPC_DEADLINE`).
 """
@@ -106,11 +111,9 @@ class EtcdWatch:
         self._pending_progress: int | None = None  # a progress revision not yet safe to forward
         self.watch_id: int | None = None
         self._created = False
-        self._compact_revision: int | None = None
         self._ended: str | None = None  # why the stream ended (WatchClosed once drained)
         self._delivered = 0
         self._stopping = False
-        self._compacted_at_creation = backend.compacted
         self._requests: queue.Queue = queue.Queue()
         self._requests.put(rpc_pb2.WatchRequest(create_request=self._create_request()))
         self._call = backend._watch_stub.Watch(self._request_stream())
@@ -172,14 +175,10 @@ class EtcdWatch:
             self._release_bookmark()
             self._cond.notify_all()
 
-    @property
-    def history_promised(self) -> bool:
-        """Whether the history after the start was there when the watch was made (start >= compaction)."""
-        return self.start_revision - 1 >= self._compacted_at_creation
-
     def _on_canceled(self, resp) -> None:
         compact = resp.compact_revision
-        if compact and self.history_promised and not self._backend._wrote_in(
+        # watch() checked that etcd retained the start, so a compaction passed it afterwards
+        if compact and not self._backend._wrote_in(
                 self.key_range, max(self._last_event_rv, self.start_revision - 1), compact, self.filter):
             # etcd cancels a watch still catching up when a compaction passes its position,
             # although its start was retained when it was made. Nothing it owes lies at or
@@ -188,8 +187,6 @@ class EtcdWatch:
             self._created = False
             self.send(rpc_pb2.WatchRequest(create_request=self._create_request()))
             return
-        if compact and not self.history_promised:
-            self._compact_revision = compact
         self._ended = (f"etcd canceled the watch (compact_revision={compact}): "
                        f"{resp.cancel_reason or 'history it had not yet delivered was compacted'}")
 
@@ -204,11 +201,8 @@ class EtcdWatch:
             cur = None if is_delete else codec.decode(ev.kv)
             self._last_event_rv = max(self._last_event_rv, rv)
             if prev is None and (is_delete or ev.kv.create_revision != rv):
-                # etcd drops prev_kv when the previous version is compacted: the transition is unknowable
-                if not self.history_promised:
-                    self._compact_revision = rv
-                    self._ended = f"the previous value of {ev.kv.key!r} at revision {rv} is compacted"
-                    return
+                # etcd drops prev_kv when the previous version was compacted (after watch() checked
+                # the start): the transition is unknowable unless the write is this backend's own
                 own = self._backend.own_write(rv, ev.kv.key)
                 if own is not None and codec.transition(self.filter, rv, own.prev, own.new) is None:
                     continue  # does not concern this watch
@@ -262,9 +256,6 @@ class EtcdWatch:
                 return self._out.popleft()
             if self._ended is None:
                 return None
-            if self._compact_revision is not None and self._delivered == 0:
-                raise Expired(f"too old resource version: {self.start_revision - 1} "
-                              f"(compacted at {self._compact_revision})")
             raise WatchClosed(self._ended)
 
     def sever(self) -> None:
@@ -302,7 +293,7 @@ class EtcdBackend:
         self._watch_stub = rpc_pb2_grpc.WatchStub(self._channel)
         self._lock = threading.Lock()
         self._writes: list[OwnWrite] = []  # every write this backend acknowledged
-        self.compacted = 0  # the highest revision passed to compact()
+        self._in_flight = 0  # write calls sent and not yet returned
         self._watches: set[EtcdWatch] = set()
         self._closed = False
 
@@ -316,32 +307,43 @@ class EtcdBackend:
 
     # --- writes ------------------------------------------------------------------------
     def _txn(self, what: str, key: bytes, compare, op):
-        resp = self._call(what, self._kv.Txn, rpc_pb2.TxnRequest(
-            compare=[compare], success=[op],
-            failure=[rpc_pb2.RequestOp(request_range=rpc_pb2.RangeRequest(key=key))]))
-        if resp.succeeded:
-            rev, result = resp.header.revision, resp.responses[0]
-            if result.HasField("response_put"):
-                prev = result.response_put.prev_kv
-                new = codec.decode(op.request_put, rev)
-            else:
-                kvs = result.response_delete_range.prev_kvs
-                prev, new = (kvs[0] if kvs else None), None
-            self._acknowledged(OwnWrite(rev, key, codec.decode(prev) if prev is not None and prev.key else None, new))
-        return resp
-
-    def _acknowledged(self, write: OwnWrite) -> None:
         with self._lock:
-            self._writes.append(write)
+            self._in_flight += 1
+        write = None
+        try:
+            resp = self._call(what, self._kv.Txn, rpc_pb2.TxnRequest(
+                compare=[compare], success=[op],
+                failure=[rpc_pb2.RequestOp(request_range=rpc_pb2.RangeRequest(key=key))]))
+            if resp.succeeded:
+                rev, result = resp.header.revision, resp.responses[0]
+                if result.HasField("response_put"):
+                    prev = result.response_put.prev_kv
+                    new = codec.decode(op.request_put, rev)
+                else:
+                    kvs = result.response_delete_range.prev_kvs
+                    prev, new = (kvs[0] if kvs else None), None
+                write = OwnWrite(rev, key, codec.decode(prev) if prev is not None and prev.key else None, new)
+            return resp
+        finally:
+            self._acknowledged(write)
+
+    def _acknowledged(self, write: OwnWrite | None) -> None:
+        """A write call returned (``write`` is None if it failed): record it and let watches recheck."""
+        with self._lock:
+            self._in_flight -= 1
+            if write is not None:
+                self._writes.append(write)
             watches = list(self._watches)
         for w in watches:
             w.recheck()
 
     def _wrote_in(self, key_range: tuple[bytes, bytes], after: int, upto: int, flt: Filter | None = None) -> bool:
         """Whether this backend acknowledged a write in ``key_range`` with ``after < revision <= upto``
-        (and, with ``flt``, one that makes an event through it)."""
+        (and, with ``flt``, one that makes an event through it); True while any write is in flight."""
         lo, hi = key_range
         with self._lock:
+            if self._in_flight:
+                return True  # a write etcd may have applied, whose revision is not known yet
             writes = list(self._writes)
         return any(after < w.rev <= upto and lo <= w.key < hi
                    and (flt is None or codec.transition(flt, w.rev, w.prev, w.new) is not None) for w in writes)
@@ -439,6 +441,7 @@ class EtcdBackend:
                 init.append(Event(EventType.BOOKMARK, r0, initial_events_end=True))
             start, floor = r0 + 1, r0
         else:
+            self._check_retained(rv)
             init, start, floor = [], rv + 1, rv
         watch = self.watch_class(self, flt, key_range, start, floor, allow_bookmarks, init)
         with self._lock:
@@ -451,6 +454,21 @@ class EtcdBackend:
             watch.close()
             raise ListWatchError("backend is closed")
         return watch
+
+    def _check_retained(self, rv: int) -> None:
+        """Raise Expired unless etcd still has revision ``rv``, the state a watch from ``rv`` starts after.
+
+        A watch from a compacted revision C itself is not canceled by etcd, but its replay
+        is partial: a DELETE at C is gone with its compacted tombstone, and a PUT at C comes
+        without prev_kv. So a watch from N needs N itself retained, which a range read at N tells.
+        """
+        lo, _ = codec.scope(self.prefix, None)
+        try:
+            self._call("range", self._kv.Range, rpc_pb2.RangeRequest(key=lo, revision=rv, count_only=True))
+        except ListWatchError as exc:
+            if isinstance(exc, Expired):
+                raise Expired(f"too old resource version: {rv} (etcd: {exc})") from None
+            # a future revision: etcd waits for it, and so does the watch
 
     def _unregister(self, watch: EtcdWatch) -> None:
         with self._lock:
@@ -469,7 +487,6 @@ class EtcdBackend:
 
     # --- compaction and lifecycle -----------------------------------------------------------
     def compact(self, rv: int) -> None:
-        self.compacted = max(self.compacted, rv)
         try:
             self._call("compact", self._kv.Compact, rpc_pb2.CompactionRequest(revision=rv, physical=True))
         except Expired:
