@@ -117,6 +117,7 @@ class EtcdWatch:
         self._last_event_rv = 0  # highest mod_revision received on the stream
         self._last_bookmark = 0
         self._pending_progress: int | None = None  # a progress revision not yet safe to forward
+        self._progress_answers = 0
         self.watch_id: int | None = None
         self._created = False
         self._ended: str | None = None  # why the stream ended (WatchClosed once drained)
@@ -151,8 +152,18 @@ class EtcdWatch:
     def send(self, request) -> None:
         self._requests.put(request)
 
-    def request_progress(self) -> None:
+    def request_progress(self) -> int:
+        """Send etcd a progress request; return how many answers had arrived before it."""
+        with self._cond:
+            answered = self._progress_answers
         self.send(rpc_pb2.WatchRequest(progress_request=rpc_pb2.WatchProgressRequest()))
+        return answered
+
+    def wait_progress_answer(self, answered: int, deadline: float) -> bool:
+        """Wait until etcd answered one more progress request than ``answered`` (or the stream ended)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._progress_answers > answered or self._ended is not None,
+                                       max(0.0, deadline - time.monotonic()))
 
     def _read(self) -> None:
         try:
@@ -179,6 +190,7 @@ class EtcdWatch:
             elif resp.events:
                 self._on_events(resp.events)
             elif not resp.created and (resp.watch_id == -1 or resp.watch_id == self.watch_id):
+                self._progress_answers += 1
                 self.on_progress(resp.header.revision)
             self._release_bookmark()
             self._cond.notify_all()
@@ -496,9 +508,12 @@ class EtcdBackend:
     def request_progress(self) -> None:
         if self._closed:
             raise ListWatchError("backend is closed")
-        for w in self.open_watches():
-            if w.allow_bookmarks:
-                w.request_progress()
+        # Wait for etcd's answers, so the bookmarks are queued when this returns: when a
+        # bookmark shows up must not depend on timing, or Hypothesis's replays diverge.
+        asked = [(w, w.request_progress()) for w in self.open_watches() if w.allow_bookmarks]
+        deadline = time.monotonic() + RPC_DEADLINE
+        for w, answered in asked:
+            w.wait_progress_answer(answered, deadline)
 
     # --- compaction and lifecycle -----------------------------------------------------------
     def compact(self, rv: int) -> None:
