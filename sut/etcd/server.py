@@ -10,8 +10,8 @@ Contract:
   directory, sends periodic progress notifications every :data:`PROGRESS_INTERVAL`, and
   is answered-or-failed within :data:`START_DEADLINE` seconds: :class:`EtcdUnavailable`
   carries the reason and the tail of its log.
-- Every process started here runs in its own process group and dies with its parent
-  (``PR_SET_PDEATHSIG``); :func:`stop_all` (called at exit and by the pytest plugin) kills
+- Every process started here runs in its own session and process group and dies with
+  the test process (``setpriv --pdeathsig KILL``, where util-linux has it); :func:`stop_all` (called at exit and by the pytest plugin) kills
   each group and removes its data directory.
 - :meth:`EtcdProcess.kill_and_restart` is the fault the fault machine injects: SIGKILL,
   then the same command on the same data directory and ports.
@@ -20,7 +20,6 @@ Contract:
 from __future__ import annotations
 
 import atexit
-import ctypes
 import os
 import shutil
 import signal
@@ -49,13 +48,14 @@ def etcd_binary() -> str | None:
     return shutil.which("etcd")
 
 
-def _die_with_parent() -> None:
-    """preexec_fn: own process group, and SIGKILL when the parent (the test process) dies."""
-    os.setpgrp()
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
+def _die_with_parent(argv: list[str]) -> list[str]:
+    """``argv`` run so that it is SIGKILLed when the test process dies (util-linux ``setpriv``).
+
+    Not a preexec_fn: running Python between fork and exec in a process with threads (gRPC
+    has several) can abort the child before it execs (seen as etcd exiting with SIGABRT).
+    """
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "KILL", "--", *argv] if setpriv else argv
 
 
 def _free_ports(n: int) -> list[int]:
@@ -101,8 +101,8 @@ class _Process:
 
     def spawn(self) -> None:
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                         preexec_fn=_die_with_parent)
+            self.proc = subprocess.Popen(_die_with_parent(self.argv), stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=log, start_new_session=True)
 
     def kill(self) -> None:
         proc, self.proc = self.proc, None
@@ -115,11 +115,15 @@ class _Process:
         proc.wait(timeout=STOP_DEADLINE)
 
     def log_tail(self, lines: int = 15) -> str:
+        """The log's last lines, or from its first panic/fatal line on (Go's crash report)."""
         try:
             with open(self.log_path, errors="replace") as f:
-                return "".join(f.readlines()[-lines:])
+                text = f.readlines()
         except OSError:
             return ""
+        crash = next((i for i, line in enumerate(text) if line.startswith(("panic", "fatal error"))
+                      or '"level":"panic"' in line or '"level":"fatal"' in line), None)
+        return "".join(text[crash:crash + lines] if crash is not None else text[-lines:])
 
 
 class EtcdProcess:
