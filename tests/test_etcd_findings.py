@@ -12,7 +12,10 @@ import uuid
 
 import pytest
 
-from tests.etcd_raw import RawEtcd
+pytest.importorskip("grpc", reason="the etcd extra is not installed (pip install -e .[etcd])")
+pytest.importorskip("aetcd.rpc", reason="the etcd extra is not installed (pip install -e .[etcd])")
+
+from tests.etcd_raw import RawEtcd  # noqa: E402
 
 
 def _prefix() -> bytes:

@@ -28,6 +28,7 @@ KILL_SETTINGS = settings(max_examples=200, stateful_step_count=30, phases=[Phase
     ("ProgressBeforeEvents", {G.Bookmarkable}),
 ])
 def test_suite_kills_etcd_mutant(etcd_endpoint, mutant, guarantees):
+    pytest.importorskip("aetcd.rpc", reason="the etcd extra is not installed (pip install -e .[etcd])")
     from sut.etcd import mutants
 
     factory = getattr(mutants, mutant)

@@ -37,6 +37,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def etcd_endpoint() -> str:
     """host:port of an etcd for tests that need one whatever --sut says; skips when there is none."""
+    pytest.importorskip("aetcd.rpc", reason="the etcd extra is not installed (pip install -e .[etcd])")
     from sut.etcd import server
 
     reason = server.unavailable_reason()
