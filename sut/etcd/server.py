@@ -235,6 +235,7 @@ def local_etcd() -> EtcdProcess:
                 server.stop()
                 raise
             _local = server
+            _stop_on_sigterm()
         return _local
 
 
@@ -260,6 +261,19 @@ def proxy_endpoint() -> str:
                 raise
             _proxy = proxy
         return _proxy.endpoint
+
+
+def _stop_on_sigterm() -> None:
+    """Make SIGTERM (CI's timeout, a terminated job) end the run through KeyboardInterrupt, so
+    pytest finishes and :func:`stop_all` removes the data; only if nobody else handles SIGTERM."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        def interrupt(signum, frame):
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            raise KeyboardInterrupt("SIGTERM")
+
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 def stop_all() -> None:
