@@ -11,6 +11,7 @@ BUILTIN = {
     "memory": "sut.memory:MemoryBackend",
     "etcd": "sut.etcd:etcd_backend",
     "etcd-proxy": "sut.etcd:etcd_proxy_backend",
+    "etcd-cluster": "sut.etcd:etcd_cluster_backend",
 }
 
 CONTRACT_METHODS = ("create", "update", "delete", "list", "watch", "compact", "request_progress", "close")

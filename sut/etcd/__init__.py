@@ -42,6 +42,23 @@ def etcd_backend():
     return EtcdBackend()
 
 
+class EtcdClusterBackend(EtcdBackend):
+    """The etcd backend on a three-member cluster: each call and each watch stream goes to the
+    next member in turn (gRPC round robin), so watches often run on followers."""
+
+    channel_options = [("grpc.lb_policy_name", "round_robin")]
+
+    def __init__(self):
+        super().__init__(server.cluster_endpoint())
+
+
+def etcd_cluster_backend():
+    reason = None if server.etcd_binary() else server.unavailable_reason()
+    if reason:
+        return Unavailable(reason, CAPABILITIES)
+    return EtcdClusterBackend()
+
+
 class EtcdProxyBackend(EtcdBackend):
     """The etcd backend talking to etcd through ``etcd grpc-proxy start``."""
 

@@ -311,11 +311,12 @@ class EtcdBackend:
 
     capabilities = CAPABILITIES
     watch_class = EtcdWatch
+    channel_options: list = []  # added to CHANNEL_OPTIONS
 
     def __init__(self, target: str | None = None):
         self.target = target or server.endpoint()
         self.prefix = f"/listwatch/{uuid.uuid4().hex}/".encode()
-        self._channel = grpc.insecure_channel(self.target, options=CHANNEL_OPTIONS)
+        self._channel = grpc.insecure_channel(self.target, options=CHANNEL_OPTIONS + self.channel_options)
         self._kv = rpc_pb2_grpc.KVStub(self._channel)
         self._watch_stub = rpc_pb2_grpc.WatchStub(self._channel)
         self._lock = threading.Lock()

@@ -172,6 +172,43 @@ class EtcdProcess:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+class EtcdCluster:
+    """Three etcd members on loopback (one temporary directory); ``endpoint`` names them all
+    as one gRPC target, for a round-robin channel."""
+
+    def __init__(self, binary: str, size: int = 3):
+        self.workdir = tempfile.mkdtemp(prefix="listwatch-etcd-cluster-")
+        ports = _free_ports(2 * size)
+        names = [f"member{i}" for i in range(size)]
+        peers = [f"http://127.0.0.1:{ports[2 * i + 1]}" for i in range(size)]
+        self.endpoints = [f"127.0.0.1:{ports[2 * i]}" for i in range(size)]
+        initial = ",".join(f"{n}={p}" for n, p in zip(names, peers))
+        self.endpoint = "ipv4:" + ",".join(self.endpoints)
+        self._members = [_Process(name, [
+            binary, "--name", name, "--data-dir", os.path.join(self.workdir, name),
+            "--listen-client-urls", f"http://{client}", "--advertise-client-urls", f"http://{client}",
+            "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+            "--initial-cluster", initial, "--initial-cluster-state", "new",
+            "--experimental-watch-progress-notify-interval", PROGRESS_INTERVAL,
+            "--log-level", "warn", "--logger", "zap",
+        ], self.workdir) for name, client, peer in zip(names, self.endpoints, peers)]
+
+    def start(self) -> None:
+        for m in self._members:
+            m.spawn()
+        deadline = time.monotonic() + START_DEADLINE
+        for m, client in zip(self._members, self.endpoints):
+            try:
+                wait_ready(client, deadline, m.proc, f"etcd {m.name}")
+            except EtcdUnavailable as exc:
+                raise EtcdUnavailable(f"{exc}; log {m.log_path}:\n{m.log_tail()}") from None
+
+    def stop(self) -> None:
+        for m in self._members:
+            m.kill()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
 class ProxyProcess:
     """``etcd grpc-proxy start`` in front of an etcd, listening on a free loopback port."""
 
@@ -200,6 +237,7 @@ _lock = threading.Lock()
 _user_endpoint: str | None = None
 _local: EtcdProcess | None = None
 _proxy: ProxyProcess | None = None
+_cluster: EtcdCluster | None = None
 
 
 def use_endpoint(url: str | None) -> None:
@@ -276,12 +314,31 @@ def _stop_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, interrupt)
 
 
+def cluster_endpoint() -> str:
+    """A gRPC target naming every member of a three-member etcd cluster (started on first use)."""
+    global _cluster
+    with _lock:
+        if _cluster is None:
+            binary = etcd_binary()
+            if binary is None:
+                raise EtcdUnavailable(unavailable_reason())
+            cluster = EtcdCluster(binary)
+            try:
+                cluster.start()
+            except BaseException:
+                cluster.stop()
+                raise
+            _cluster = cluster
+            _stop_on_sigterm()
+        return _cluster.endpoint
+
+
 def stop_all() -> None:
     """Stop every process started here and remove their data; safe to call more than once."""
-    global _local, _proxy
+    global _local, _proxy, _cluster
     with _lock:
-        proxy, local, _proxy, _local = _proxy, _local, None, None
-    for p in (proxy, local):
+        proxy, local, cluster, _proxy, _local, _cluster = _proxy, _local, _cluster, None, None, None
+    for p in (proxy, local, cluster):
         if p is not None:
             p.stop()
 
