@@ -16,7 +16,10 @@ from hypothesis import HealthCheck, Phase, settings
 from properties.config import HARNESS
 from sut.loading import SutError, probe_capabilities, resolve_factory
 
-pytest_plugins = ["sut.kube.plugin"]  # --kube-url, --kube-serve... for --sut kube
+pytest_plugins = [
+    "sut.kube.plugin",  # --kube-url, --kube-serve... for --sut kube
+    "sut.etcd.plugin",  # --etcd-endpoint for --sut etcd
+]
 
 # The explain phase is left out: it lists the suite's own source lines, which is noise to users.
 _PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)

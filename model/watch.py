@@ -83,6 +83,7 @@ class WatchModel:
         self.end_seen = False
         self.expired = False
         self.closed = False
+        self.fault_injected = False  # a fault (server crash, cut connection) hit it: closing is legitimate
         self.progress_owed: float | None = None
         self.peers: list[WatchModel] = []  # the other watches on the same backend
         self._extendable = False
@@ -272,8 +273,9 @@ class WatchModel:
         return None
 
     def on_closed(self) -> None:
-        """The backend ended the watch (WatchClosed); cutting off a consumer that kept up is a bug."""
-        if self.owed() is None and not self.expired:
+        """The backend ended the watch (WatchClosed); cutting off a consumer that kept up is a bug,
+        unless a fault was injected while it was open (``fault_injected``)."""
+        if self.owed() is None and not self.expired and not self.fault_injected:
             raise self._violation(
                 G.Liveness, "watch closed by the backend although its consumer had read everything",
                 "the watch stays open while the consumer keeps up", "WatchClosed")

@@ -10,6 +10,9 @@ from sut.api import Capabilities
 BUILTIN = {
     "memory": "sut.memory:MemoryBackend",
     "kube": "sut.kube.client:KubeBackend",
+    "etcd": "sut.etcd:etcd_backend",
+    "etcd-proxy": "sut.etcd:etcd_proxy_backend",
+    "etcd-cluster": "sut.etcd:etcd_cluster_backend",
 }
 
 CONTRACT_METHODS = ("create", "update", "delete", "list", "watch", "compact", "request_progress", "close")
