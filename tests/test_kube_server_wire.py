@@ -23,10 +23,16 @@ def server():
 
 @pytest.fixture(scope="module")
 def http(server):
+    """A plain HTTP client for the module's server, whose namespace NS exists (each test may run
+    alone, or on another xdist worker than the rest of the module)."""
     pool = urllib3.PoolManager(timeout=urllib3.Timeout(total=10), retries=False)
-    yield lambda method, path, body=None: pool.request(
-        method, server.url + path, body=None if body is None else json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"})
+
+    def request(method, path, body=None):
+        return pool.request(method, server.url + path, body=None if body is None else json.dumps(body).encode(),
+                            headers={"Content-Type": "application/json"})
+
+    assert request("POST", "/api/v1/namespaces", {"metadata": {"name": NS}}).status in (201, 409)
+    yield request
     pool.clear()
 
 
@@ -43,8 +49,8 @@ def _assert_status(resp, code, reason):
 
 def test_create_needs_the_namespace(http):
     _assert_status(http("POST", f"/api/v1/namespaces/{NS}-missing/configmaps", _cm("a")), 404, "NotFound")
-    assert http("POST", "/api/v1/namespaces", {"metadata": {"name": NS}}).status == 201
-    _assert_status(http("POST", "/api/v1/namespaces", {"metadata": {"name": NS}}), 409, "AlreadyExists")
+    assert http("POST", "/api/v1/namespaces", {"metadata": {"name": f"{NS}-new"}}).status == 201
+    _assert_status(http("POST", "/api/v1/namespaces", {"metadata": {"name": f"{NS}-new"}}), 409, "AlreadyExists")
 
 
 def test_watch_is_chunked_ndjson(server, http):
