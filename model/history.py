@@ -49,7 +49,11 @@ class History:
         self.current: dict[Key, Obj] = {}
         self._versions: dict[Key, tuple[list[int], list[Obj | None]]] = {}
         self.promise: Promise | None = None  # the highest RV handed out beyond the writes
-        self.lowest_seen_rv: int | None = None  # lowest RV the backend ever handed out
+        # RVs the backend returned from calls (writes, lists), not those seen on streams: what the
+        # harness derives from these (future RVs, the history window) must not depend on how far
+        # an asynchronous stream happened to be read, or the same program would differ on replay
+        self.lowest_seen_rv: int | None = None
+        self.highest_returned_rv = -1
 
     # --- learning -----------------------------------------------------------------
     def acknowledge(self, writes: Iterable[tuple[int, Key, Obj | None]]) -> list[Write]:
@@ -105,12 +109,16 @@ class History:
         self.saw_rv(write.rv)
 
     def saw_rv(self, rv: int) -> None:
+        """Note an RV a call returned."""
         if self.lowest_seen_rv is None or rv < self.lowest_seen_rv:
             self.lowest_seen_rv = rv
+        self.highest_returned_rv = max(self.highest_returned_rv, rv)
 
-    def promise_rv(self, rv: int, guarantee: Guarantee, origin: str) -> None:
-        """Note that the backend handed out ``rv``; beyond the last write, it binds later writes."""
-        self.saw_rv(rv)
+    def promise_rv(self, rv: int, guarantee: Guarantee, origin: str, *, returned: bool = False) -> None:
+        """Note that the backend handed out ``rv`` (``returned``: as a call's answer, not on a
+        stream); beyond the last write, it binds every later write."""
+        if returned:
+            self.saw_rv(rv)
         if rv > self.last_rv and (self.promise is None or rv > self.promise.rv):
             self.promise = Promise(rv, guarantee, origin)
 
@@ -122,7 +130,8 @@ class History:
 
     @property
     def max_handed_out(self) -> int:
-        return max(self.last_rv, self.promise.rv if self.promise else -1)
+        """The highest RV a call returned (streams not counted, see ``highest_returned_rv``)."""
+        return max(self.last_rv, self.highest_returned_rv)
 
     def count_at(self, rv: int) -> int:
         """How many writes have RV <= rv: the state at ``rv`` is the state after that many writes."""

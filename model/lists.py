@@ -78,7 +78,7 @@ class ListModel:
         if spec.match == EXACT and self.retention.snapshot_at(rv, self.log) == Start.MUST_EXPIRE:
             raise self._violation(G.ListExact, f"served RV {rv}, older than compaction at {self.retention.compacted}",
                                   "Expired", f"a page at RV {rv}")
-        self.log.promise_rv(rv, G.ListConsistent, self.spec.label)
+        self.log.promise_rv(rv, G.ListConsistent, self.spec.label, returned=True)
         self.snapshot_rv = rv
         self._check_items(items, continue_token, self.guarantee)
 

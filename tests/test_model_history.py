@@ -99,11 +99,14 @@ def test_duplicate_rvs_in_a_burst_are_write_acknowledged_violation():
 
 
 def test_promise_beyond_last_write_binds_later_writes(log):
+    before = log.max_handed_out
     log.promise_rv(1020, Guarantee.Bookmarkable, "a bookmark")
+    assert log.max_handed_out == before  # a stream's RV does not count as returned by a call
+    log.promise_rv(1020, Guarantee.ListConsistent, "a list", returned=True)
     assert log.max_handed_out == 1020
     with pytest.raises(Violation) as info:
         log.acknowledge([(1020, ("ns1", "z"), obj("z", 1020))])
-    assert info.value.guarantee is Guarantee.Bookmarkable
+    assert info.value.guarantee is Guarantee.Bookmarkable  # the first, highest promise is kept
 
 
 def test_write_below_promise_raises_promise_guarantee(log):

@@ -41,7 +41,7 @@ def test_window_floor_with_fewer_writes_than_history_is_lowest_rv_seen():
     assert Retention(history=5).window_floor(log) == 1001
     assert Retention(history=50).window_floor(log) == 1001
     h = History()
-    h.promise_rv(900, Guarantee.ListConsistent, "list of the empty store")
+    h.promise_rv(900, Guarantee.ListConsistent, "list of the empty store", returned=True)
     assert Retention(history=3).window_floor(h) == 900
     assert Retention(history=3).window_floor(History()) == math.inf
 
