@@ -28,7 +28,7 @@ import threading
 from collections import deque
 from collections.abc import Mapping
 
-from model.selectors import Filter, SelectorError
+from model.selectors import Filter
 from sut.api import (
     AlreadyExists,
     Capabilities,
@@ -42,6 +42,7 @@ from sut.api import (
     Page,
     WatchClosed,
 )
+from sut.filtering import matches, parse_filter, transition
 
 Key = tuple[str, str]
 
@@ -107,33 +108,7 @@ class EventRing:
 
 def convert_to_watch_event(event: StoreEvent, flt: Filter) -> Event | None:
     """The watch event ``event`` produces through ``flt`` (the apiserver's convertToWatchEvent)."""
-    cur = event.obj is not None and flt.matches(_as_filterable(event.obj))
-    old = event.prev is not None and flt.matches(_as_filterable(event.prev))
-    if cur:
-        return Event(EventType.MODIFIED if old else EventType.ADDED, event.rv, event.obj)
-    if old:
-        prev = Object(event.prev.namespace, event.prev.name, event.prev.labels, event.prev.value, event.rv)
-        return Event(EventType.DELETED, event.rv, prev)
-    return None
-
-
-def _as_filterable(obj: Object):
-    """Objects are matched by namespace, name and labels; Filter reads them through this view."""
-    return _FilterView(obj)
-
-
-class _FilterView:
-    __slots__ = ("namespace", "name", "label_map")
-
-    def __init__(self, obj: Object):
-        self.namespace, self.name, self.label_map = obj.namespace, obj.name, obj.labels
-
-
-def parse_filter(namespace: str | None, label_selector: str, field_selector: str) -> Filter:
-    try:
-        return Filter(namespace, label_selector, field_selector)
-    except SelectorError as exc:
-        raise ListWatchError(f"invalid selector: {exc}") from None
+    return transition(flt, event.rv, event.prev, event.obj)
 
 
 class CacheWatcher:
@@ -412,7 +387,7 @@ class MemoryBackend:
 
     @staticmethod
     def _filtered(state: Mapping[Key, Object], flt: Filter) -> list[Object]:
-        return [state[k] for k in sorted(state) if flt.matches(_as_filterable(state[k]))]
+        return [state[k] for k in sorted(state) if matches(flt, state[k])]
 
     # --- compaction and lifecycle ---------------------------------------------------------
     def compact(self, rv: int) -> None:

@@ -489,7 +489,8 @@ MUTANTS: dict[type[MemoryBackend], tuple[G, ...]] = {
     ReorderedBatch: (G.Ordered,),
     CoalescedDeleteCreate: (G.Reliable, G.InitialState),  # InitialState: lost right after an initial state
     ClosesCaughtUpWatches: (G.Liveness,),
-    SharedMutableObject: (G.ConcurrentWatchersAgree,),
+    # FilterTransitions ("wrong object") when no other watch saw the same kind of event for the write
+    SharedMutableObject: (G.ConcurrentWatchersAgree, G.FilterTransitions),
     LaggingConsistentList: (G.ListConsistent,),
     ExactListIgnoresRV: (G.ListExact,),
     PaginationNewSnapshot: (G.PaginationSnapshot,),

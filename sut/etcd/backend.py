@@ -54,6 +54,7 @@ from sut.api import (
     WatchClosed,
 )
 from sut.etcd import codec, server
+from sut.filtering import matches, parse_filter, transition
 
 RPC_DEADLINE = 10.0  # seconds for any one etcd call, a watch's creation, or a reader thread to stop
 CHANNEL_OPTIONS = [  # reconnect quickly after an etcd restart
@@ -224,12 +225,12 @@ class EtcdWatch:
                 # etcd drops prev_kv when the previous version was compacted (after watch() checked
                 # the start): the transition is unknowable unless the write is this backend's own
                 own = self._backend.own_write(rv, ev.kv.key)
-                if own is not None and codec.transition(self.filter, rv, own.prev, own.new) is None:
+                if own is not None and transition(self.filter, rv, own.prev, own.new) is None:
                     continue  # does not concern this watch
                 self._ended = (f"etcd compacted the previous value of {ev.kv.key!r} at revision {rv} "
                                "before this watch caught up")
                 return
-            out = codec.transition(self.filter, rv, prev, cur)
+            out = transition(self.filter, rv, prev, cur)
             if out is not None:
                 self.enqueue(out)
 
@@ -374,7 +375,7 @@ class EtcdBackend:
                 return True  # a write etcd may have applied, whose revision is not known yet
             writes = list(self._writes)
         return any(after < w.rev <= upto and lo <= w.key < hi
-                   and (flt is None or codec.transition(flt, w.rev, w.prev, w.new) is not None) for w in writes)
+                   and (flt is None or transition(flt, w.rev, w.prev, w.new) is not None) for w in writes)
 
     def own_write(self, rev: int, key: bytes) -> OwnWrite | None:
         with self._lock:
@@ -432,7 +433,7 @@ class EtcdBackend:
     def list(self, *, namespace: str | None = None, label_selector: str = "", field_selector: str = "",
              rv: int | None = None, match: str | None = None, limit: int | None = None,
              continue_token: str | None = None) -> Page:
-        flt = codec.parse_filter(namespace, label_selector, field_selector)
+        flt = parse_filter(namespace, label_selector, field_selector)
         if match not in (None, "Exact", "NotOlderThan"):
             raise ListWatchError(f"unknown resourceVersionMatch {match!r}")
         after = None
@@ -446,7 +447,7 @@ class EtcdBackend:
         snapshot_rv, objects = self._snapshot(namespace, revision)
         if continue_token is None and rv and snapshot_rv < rv:
             raise ListWatchError(f"too large resource version: {rv}, current: {snapshot_rv}")
-        items = [o for o in objects if codec.matches(flt, o) and (after is None or (o.namespace, o.name) > after)]
+        items = [o for o in objects if matches(flt, o) and (after is None or (o.namespace, o.name) > after)]
         token = None
         if limit is not None and limit > 0 and len(items) > limit:
             items = items[:limit]
@@ -456,7 +457,7 @@ class EtcdBackend:
     # --- watches ---------------------------------------------------------------------------
     def watch(self, *, namespace: str | None = None, label_selector: str = "", field_selector: str = "",
               rv: int | None = None, allow_bookmarks: bool = False, send_initial_events: bool = False) -> EtcdWatch:
-        flt = codec.parse_filter(namespace, label_selector, field_selector)
+        flt = parse_filter(namespace, label_selector, field_selector)
         if self._closed:
             raise ListWatchError("backend is closed")
         key_range = codec.scope(self.prefix, namespace)
@@ -464,7 +465,7 @@ class EtcdBackend:
             r0, objects = self._snapshot(namespace, 0)
             if rv and rv > r0:
                 raise ListWatchError(f"too large resource version: {rv}, current: {r0}")
-            init = [Event(EventType.ADDED, o.rv, o) for o in objects if codec.matches(flt, o)]
+            init = [Event(EventType.ADDED, o.rv, o) for o in objects if matches(flt, o)]
             if send_initial_events and allow_bookmarks:
                 init.append(Event(EventType.BOOKMARK, r0, initial_events_end=True))
             start, floor = r0 + 1, r0

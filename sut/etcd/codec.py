@@ -5,8 +5,8 @@
   ``ns10/``) and all objects are the range of ``<prefix>``.
 - Values: JSON ``{"namespace", "name", "labels", "value"}``; an object's RV is its key's
   ``mod_revision`` (for a delete event, the delete's revision).
-- Watch events become contract events through the transition table, computed from etcd's
-  ``prev_kv`` (:func:`transition`).
+- Watch events become contract events through the transition table (sut.filtering.transition),
+  computed from etcd's ``prev_kv``.
 - Continue tokens encode the snapshot revision and the last key returned.
 """
 
@@ -16,8 +16,7 @@ import base64
 import binascii
 import json
 
-from model.selectors import Filter, SelectorError
-from sut.api import Event, EventType, ListWatchError, Object
+from sut.api import ListWatchError, Object
 
 
 def prefix_end(prefix: bytes) -> bytes:
@@ -54,34 +53,6 @@ def decode(kv, rv: int | None = None) -> Object:
                       kv.mod_revision if rv is None else rv)
     except (ValueError, KeyError, TypeError) as exc:
         raise ListWatchError(f"etcd key {kv.key!r} holds a value this backend did not write: {exc}") from None
-
-
-class _FilterView:
-    __slots__ = ("namespace", "name", "label_map")
-
-    def __init__(self, obj: Object):
-        self.namespace, self.name, self.label_map = obj.namespace, obj.name, obj.labels
-
-
-def parse_filter(namespace: str | None, label_selector: str, field_selector: str) -> Filter:
-    try:
-        return Filter(namespace, label_selector, field_selector)
-    except SelectorError as exc:
-        raise ListWatchError(f"invalid selector: {exc}") from None
-
-
-def matches(flt: Filter, obj: Object | None) -> bool:
-    return obj is not None and flt.matches(_FilterView(obj))
-
-
-def transition(flt: Filter, rv: int, prev: Object | None, cur: Object | None) -> Event | None:
-    """The event a write at ``rv`` from ``prev`` to ``cur`` (None: deleted) makes through ``flt``."""
-    now, before = matches(flt, cur), matches(flt, prev)
-    if now:
-        return Event(EventType.MODIFIED if before else EventType.ADDED, rv, cur)
-    if before:
-        return Event(EventType.DELETED, rv, Object(prev.namespace, prev.name, prev.labels, prev.value, rv))
-    return None
 
 
 def encode_continue(rv: int, last_key: bytes) -> str:
