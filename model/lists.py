@@ -133,8 +133,10 @@ class ListModel:
             if not flt.in_scope(obj):
                 return self._violation(G.NamespaceIsolation, f"{where}: object from outside namespace "
                                        f"{flt.namespace!r}", expected, list(items))
-        wrongly_in = any(flt.in_scope(o) and not flt.matches(o) for o in items)
-        trap_missing = any(flt.absent_label_trap(o) for o in expected if o not in items)
+        extra = [o for o in items if o not in expected]
+        missing = [o for o in expected if o not in items]
+        wrongly_in = extra and all(flt.in_scope(o) and not flt.matches(o) for o in extra) and not missing
+        trap_missing = missing and all(flt.absent_label_trap(o) for o in missing) and not extra
         if wrongly_in or trap_missing:
             return self._violation(G.SelectorSemantics, f"{where}: selector matched wrongly", expected, list(items))
         if list(items) != sorted(items, key=lambda o: o.key):
