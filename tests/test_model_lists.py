@@ -8,18 +8,13 @@ from model.guarantees import Guarantee as G
 from model.guarantees import Violation
 from model.history import History
 from model.lists import ListModel, ListSpec
-from model.objects import Obj
 from model.retention import Retention
 from model.selectors import Filter
+from tests.model_support import obj, put
 
 
-def obj(name: str, rv: int, value: str = "v", ns: str = "ns1", **labels: str) -> Obj:
-    return Obj(ns, name, labels, value, rv)
 
 
-def put(log: History, o: Obj) -> Obj:
-    log.acknowledge([(o.rv, o.key, o)])
-    return o
 
 
 class Std:

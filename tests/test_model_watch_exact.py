@@ -11,54 +11,29 @@ import pytest
 from model.guarantees import Guarantee as G
 from model.guarantees import Violation
 from model.history import History
-from model.objects import ADDED, BOOKMARK, DELETED, MODIFIED, Ev, Obj
+from model.objects import DELETED, Ev
 from model.retention import Retention, Start
 from model.selectors import Filter
 from model.watch import WatchModel, WatchSpec
+from tests.model_support import obj, put, delete, added, modified, bookmark, watch, feed, violation
 
 
-def obj(name: str, rv: int, value: str = "v", ns: str = "ns1", **labels: str) -> Obj:
-    return Obj(ns, name, labels, value, rv)
 
 
-def put(log: History, o: Obj) -> Obj:
-    log.acknowledge([(o.rv, o.key, o)])
-    return o
 
 
-def delete(log: History, rv: int, o: Obj) -> Ev:
-    """Delete ``o`` at ``rv``; returns the DELETED event an unfiltered watch must see."""
-    log.acknowledge([(rv, o.key, None)])
-    return Ev(DELETED, rv, o.with_rv(rv))
 
 
-def added(o: Obj) -> Ev:
-    return Ev(ADDED, o.rv, o)
 
 
-def modified(o: Obj) -> Ev:
-    return Ev(MODIFIED, o.rv, o)
 
 
-def bookmark(rv: int) -> Ev:
-    return Ev(BOOKMARK, rv)
 
 
-def watch(log, rv, flt=None, history=100, **kw) -> WatchModel:
-    return WatchModel(WatchSpec(flt or Filter(), rv=rv, **kw), log, Retention(history=history))
 
 
-def feed(w: WatchModel, *events: Ev) -> None:
-    for ev in events:
-        w.observe(ev)
 
 
-def violation(w: WatchModel, *events: Ev) -> G:
-    """Feed all but the last event (they must be accepted); return the guarantee the last breaks."""
-    feed(w, *events[:-1])
-    with pytest.raises(Violation) as info:
-        w.observe(events[-1])
-    return info.value.guarantee
 
 
 class Std:

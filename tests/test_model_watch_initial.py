@@ -8,51 +8,30 @@ import pytest
 from model.guarantees import Guarantee as G
 from model.guarantees import Violation
 from model.history import History
-from model.objects import ADDED, BOOKMARK, DELETED, MODIFIED, Ev, Obj
-from model.retention import Retention
+from model.objects import ADDED, DELETED, Ev
 from model.selectors import Filter
 from model.watch import WatchModel, WatchSpec
+from tests.model_support import obj, put, added, modified, bookmark, watch, feed, violation
 
 
-def obj(name: str, rv: int, value: str = "v", ns: str = "ns1", **labels: str) -> Obj:
-    return Obj(ns, name, labels, value, rv)
 
 
-def put(log: History, o: Obj) -> Obj:
-    log.acknowledge([(o.rv, o.key, o)])
-    return o
 
 
-def added(o: Obj) -> Ev:
-    return Ev(ADDED, o.rv, o)
 
 
-def modified(o: Obj) -> Ev:
-    return Ev(MODIFIED, o.rv, o)
 
 
-def bookmark(rv: int, end: bool = False) -> Ev:
-    return Ev(BOOKMARK, rv, None, end)
 
 
-def watch(log, rv=None, flt=None, **kw) -> WatchModel:
-    return WatchModel(WatchSpec(flt or Filter(), rv=rv, **kw), log, Retention(history=100))
 
 
 def streaming(log, rv=None, flt=None) -> WatchModel:
     return watch(log, rv, flt, allow_bookmarks=True, send_initial_events=True)
 
 
-def feed(w: WatchModel, *events: Ev) -> None:
-    for ev in events:
-        w.observe(ev)
 
 
-def violation(w: WatchModel, *events: Ev) -> G:
-    feed(w, *events[:-1])
-    with pytest.raises(Violation) as info:
-        w.observe(events[-1])
-    return info.value.guarantee
 
 
 class Std:
