@@ -10,7 +10,7 @@ from model.guarantees import Violation
 from model.history import History
 from model.objects import ADDED, DELETED, Ev
 from model.selectors import Filter
-from model.watch import WatchModel, WatchSpec
+from model.watch import WatchModel
 from tests.model_support import obj, put, added, modified, bookmark, watch, feed, violation
 
 
