@@ -188,13 +188,16 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
                 except ListWatchError as exc:
                     return exc
 
-            with ThreadPoolExecutor(max_workers=len(writes), thread_name_prefix="burst") as pool:
-                futures = [pool.submit(one, w) for w in writes]
-                try:
-                    results = [f.result(timeout=HARNESS.wait_budget * 10) for f in futures]
-                except FutureTimeout:
-                    raise BackendFault("a write in a burst did not return within "
-                                       f"{HARNESS.wait_budget * 10:.1f}s") from None
+            pool = ThreadPoolExecutor(max_workers=len(writes), thread_name_prefix="burst")
+            futures = [pool.submit(one, w) for w in writes]
+            deadline = time.monotonic() + HARNESS.wait_budget * 10
+            try:
+                results = [f.result(timeout=max(deadline - time.monotonic(), 0)) for f in futures]
+            except FutureTimeout:
+                raise BackendFault(f"a write in a burst did not return within {HARNESS.wait_budget * 10:.1f}s: "
+                                   f"{[w for w, f in zip(writes, futures) if not f.done()]}") from None
+            finally:
+                pool.shutdown(wait=False)  # a hung write must not hang the suite as well
             acked = []
             for w, result in zip(writes, results):
                 exists = (w.namespace, w.name) in state
