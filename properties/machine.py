@@ -61,7 +61,7 @@ class PagedList:
 
 @attrs.frozen
 class BurstWrite:
-    """One write of a concurrent burst."""
+    """One write: of a burst, of prepare(), or of a create/update/delete rule."""
 
     verb: str  # create, update or delete
     namespace: str
@@ -110,34 +110,50 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
                     note(f"first violation seen: {violation.guarantee.name}")
 
         # --- writes ---------------------------------------------------------------------
-        def _write(self, verb: str, namespace: str, name: str, labels, value, expect_rv, invoke) -> int | None:
-            key = (namespace, name)
-            current = self.log.current.get(key)
-            if verb == "create":
+        def _invoke(self, w: BurstWrite, expect_rv: int | None = None) -> int | ListWatchError:
+            """Send one write to the backend: its RV, or the contract error it raised."""
+            fn = {"create": lambda: self.backend.create(w.namespace, w.name, w.labels, w.value),
+                  "update": lambda: self.backend.update(w.namespace, w.name, w.labels, w.value, expect_rv=expect_rv),
+                  "delete": lambda: self.backend.delete(w.namespace, w.name, expect_rv=expect_rv)}[w.verb]
+            try:
+                return call(f"{w.verb}()", fn)
+            except ListWatchError as exc:
+                return exc
+
+        def _judge(self, w: BurstWrite, current: Obj | None, expect_rv: int | None,
+                   result: int | ListWatchError) -> tuple[int, tuple, Obj | None] | None:
+            """Check a write's outcome against the state before it; the write to acknowledge, if any."""
+            if w.verb == "create":
                 must_raise = AlreadyExists if current is not None else None
             elif current is None:
                 must_raise = NotFound
             else:
                 must_raise = Conflict if expect_rv is not None and expect_rv != current.rv else None
-            what = f"{verb}({namespace!r}, {name!r})"
-            try:
-                rv = invoke()
-            except ListWatchError as exc:
-                if must_raise is None or not isinstance(exc, must_raise):
+            what = f"{w.verb}({w.namespace!r}, {w.name!r})"
+            if isinstance(result, ListWatchError):
+                if must_raise is None or not isinstance(result, must_raise):
                     self._check(_raise, Violation(
-                        G.WriteAcknowledged, what, f"raised {type(exc).__name__}: {exc}",
+                        G.WriteAcknowledged, what, f"raised {type(result).__name__}: {result}",
                         expected=must_raise.__name__ if must_raise else "success with a new RV",
-                        observed=type(exc).__name__))
+                        observed=type(result).__name__))
                 return None
-            rv = check_rv(what, rv)
+            rv = check_rv(what, result)
             if must_raise is not None:
                 self._check(_raise, Violation(
-                    G.WriteAcknowledged, what, f"succeeded although {namespace}/{name} "
+                    G.WriteAcknowledged, what, f"succeeded although {w.namespace}/{w.name} "
                     f"{'exists' if current else 'does not exist'} (current: {current!r})",
                     expected=must_raise.__name__, observed=f"success at RV {rv}"))
-            new = None if verb == "delete" else Obj(namespace, name, labels, value, rv)
-            self._check(self.log.acknowledge, [(rv, key, new)])
-            return rv
+            new = None if w.verb == "delete" else Obj(w.namespace, w.name, w.labels, w.value, rv)
+            return rv, (w.namespace, w.name), new
+
+        def _write(self, w: BurstWrite, expect_rv: int | None = None) -> int | None:
+            """One write, judged and acknowledged; its RV, or None if it (rightly) failed."""
+            current = self.log.current.get((w.namespace, w.name))
+            acked = self._judge(w, current, expect_rv, self._invoke(w, expect_rv))
+            if acked is None:
+                return None
+            self._check(self.log.acknowledge, [acked])
+            return acked[0]
 
         def _returned(self, rv: int | None):
             return multiple() if rv is None else rv
@@ -146,31 +162,21 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
         def prepare(self, writes):
             """Seed a history before anything watches: writes (verb, namespace, name, labels, value)
             one after another, as the Kubernetes storage tests seed their data."""
-            done = []
-            for verb, namespace, name, labels, value in writes:
-                invoke = {"create": lambda: self.backend.create(namespace, name, labels, value),
-                          "update": lambda: self.backend.update(namespace, name, labels, value),
-                          "delete": lambda: self.backend.delete(namespace, name)}[verb]
-                rv = self._write(verb, namespace, name, labels, value, None, lambda: call(f"{verb}()", invoke))
-                if rv is not None:
-                    done.append(rv)
-            return multiple(*done)
+            done = [self._write(BurstWrite(*w)) for w in writes]
+            return multiple(*(rv for rv in done if rv is not None))
 
         @rule(target=rvs, namespace=s.namespaces, name=s.names, labels=s.labels, value=s.values)
         def create(self, namespace, name, labels, value):
-            return self._returned(self._write("create", namespace, name, labels, value, None, lambda: call(
-                "create()", self.backend.create, namespace, name, labels, value)))
+            return self._returned(self._write(BurstWrite("create", namespace, name, labels, value)))
 
         @rule(target=rvs, namespace=s.namespaces, name=s.names, labels=s.labels, value=s.values,
               expect_rv=st.one_of(st.none(), rvs))
         def update(self, namespace, name, labels, value, expect_rv):
-            return self._returned(self._write("update", namespace, name, labels, value, expect_rv, lambda: call(
-                "update()", self.backend.update, namespace, name, labels, value, expect_rv=expect_rv)))
+            return self._returned(self._write(BurstWrite("update", namespace, name, labels, value), expect_rv))
 
         @rule(target=rvs, namespace=s.namespaces, name=s.names, expect_rv=st.one_of(st.none(), rvs))
         def delete(self, namespace, name, expect_rv):
-            return self._returned(self._write("delete", namespace, name, {}, "", expect_rv, lambda: call(
-                "delete()", self.backend.delete, namespace, name, expect_rv=expect_rv)))
+            return self._returned(self._write(BurstWrite("delete", namespace, name, {}, ""), expect_rv))
 
         @rule(target=rvs, writes=st.lists(s.writes, min_size=2, max_size=4, unique_by=lambda w: (w[1], w[2])))
         def burst(self, writes):
@@ -178,18 +184,8 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
             once; the model orders them by the RVs the backend returned."""
             state = dict(self.log.current)
             writes = [BurstWrite(*w) for w in writes]
-
-            def one(w: BurstWrite):
-                fn = {"create": lambda: self.backend.create(w.namespace, w.name, w.labels, w.value),
-                      "update": lambda: self.backend.update(w.namespace, w.name, w.labels, w.value),
-                      "delete": lambda: self.backend.delete(w.namespace, w.name)}[w.verb]
-                try:
-                    return call(f"{w.verb}() in a burst", fn)
-                except ListWatchError as exc:
-                    return exc
-
             pool = ThreadPoolExecutor(max_workers=len(writes), thread_name_prefix="burst")
-            futures = [pool.submit(one, w) for w in writes]
+            futures = [pool.submit(self._invoke, w) for w in writes]
             deadline = time.monotonic() + HARNESS.wait_budget * 10
             try:
                 results = [f.result(timeout=max(deadline - time.monotonic(), 0)) for f in futures]
@@ -198,25 +194,8 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
                                    f"{[w for w, f in zip(writes, futures) if not f.done()]}") from None
             finally:
                 pool.shutdown(wait=False)  # a hung write must not hang the suite as well
-            acked = []
-            for w, result in zip(writes, results):
-                exists = (w.namespace, w.name) in state
-                must_raise = (AlreadyExists if exists else None) if w.verb == "create" else (
-                    None if exists else NotFound)
-                what = f"{w!r}"
-                if isinstance(result, ListWatchError):
-                    if must_raise is None or not isinstance(result, must_raise):
-                        self._check(_raise, Violation(
-                            G.WriteAcknowledged, what, f"raised {type(result).__name__}: {result}",
-                            expected=must_raise.__name__ if must_raise else "success",
-                            observed=type(result).__name__))
-                    continue
-                rv = check_rv(what, result)
-                if must_raise is not None:
-                    self._check(_raise, Violation(G.WriteAcknowledged, what, "succeeded although it must fail",
-                                                  expected=must_raise.__name__, observed=f"success at RV {rv}"))
-                new = None if w.verb == "delete" else Obj(w.namespace, w.name, w.labels, w.value, rv)
-                acked.append((rv, (w.namespace, w.name), new))
+            judged = [self._judge(w, state.get((w.namespace, w.name)), None, r) for w, r in zip(writes, results)]
+            acked = [a for a in judged if a is not None]
             self._check(self.log.acknowledge, acked)
             # in the order of ``writes``, not of the RVs: which RV a thread got varies from run to run,
             # and the bundle must mean the same ("the RV of the write to b") when Hypothesis replays
