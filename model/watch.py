@@ -377,7 +377,7 @@ class WatchModel:
         flt = self.spec.filter
         at_call = self.log.state_after(self.k_at_call).values()
         left_out = [o for o in at_call if flt.absent_label_trap(o) and o.key not in self.initial_keys]
-        if left_out and not self._seen(self._matched_trap):
+        if left_out and self.spec.rv != 0 and not self._seen(self._matched_trap):  # rv=0 may start stale
             return self._violation(G.SelectorSemantics, f"initial objects without a label that "
                                    f"{flt.label_selector!r} negates were left out", left_out, observed)
         return self._violation(G.InitialState, "the initial state is not followed by the events after it",
@@ -527,7 +527,8 @@ class WatchModel:
 
     def _diagnose_bookmark(self, c: _Candidate, ev: Ev) -> Violation:
         flt = self.spec.filter
-        if c.pending and all(flt.absent_label_trap(o) for o in c.pending.values()) and not self._seen(self._matched_trap):
+        if (c.pending and self.spec.rv != 0 and all(flt.absent_label_trap(o) for o in c.pending.values())
+                and not self._seen(self._matched_trap)):  # rv=0 may start from a stale state
             return self._violation(G.SelectorSemantics, f"initial objects without a label that "
                                    f"{flt.label_selector!r} negates never arrived",
                                    sorted(c.pending.values(), key=lambda o: o.key), ev)
