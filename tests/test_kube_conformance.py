@@ -21,6 +21,8 @@ from hypothesis.stateful import run_state_machine_as_test
 from model.guarantees import Violation
 from properties.config import HARNESS
 from properties.machine import conformance_machine
+from sut import mutants as zoo
+from sut.mutants import MUTANTS as ZOO
 from tests.kube_support import kube_factory, served
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,16 +74,10 @@ def _recording(machine: type, seen: list[Violation]) -> type:
     return Recording
 
 
-@pytest.mark.parametrize("mutant", sorted(MUTANTS))
-def test_mutant_is_killed_through_http(mutant):
-    """The first violation found names the mutant's guarantee.
-
-    Over HTTP the threads of a ``burst`` race for RV order, so the final replay of a failing
-    program may draw differently (Hypothesis then raises Flaky* instead of the violation);
-    the violation the run found is what this test judges.
-    """
+def _first_violation_through_http(backend: str) -> Violation:
+    """Serve ``backend`` over HTTP, run the suite through the kube backend, return the first violation."""
     seen: list[Violation] = []
-    with served(f"tests.kube_mutants:{mutant}") as server:
+    with served(backend) as server:
         factory = kube_factory(server.url)
         probe = factory()
         capabilities = probe.capabilities
@@ -90,17 +86,20 @@ def test_mutant_is_killed_through_http(mutant):
             run_state_machine_as_test(_recording(conformance_machine(factory, capabilities), seen),
                                       settings=KILL_SETTINGS)
     assert seen, f"no violation recorded; Hypothesis raised {caught.value!r}"
-    assert seen[0].guarantee.name in MUTANTS[mutant], str(seen[0])
+    return seen[0]
 
 
-ZOO: dict = {}
-if (ROOT / "sut" / "mutants.py").exists():  # the project's mutant zoo, once this branch is merged with it
-    from sut.mutants import MUTANTS as ZOO  # (checked by path: another checkout may be pip-installed)
+@pytest.mark.parametrize("mutant", sorted(MUTANTS))
+def test_mutant_is_killed_through_http(mutant):
+    """The first violation found names the mutant's guarantee.
 
+    Over HTTP the threads of a ``burst`` race for RV order, so the final replay of a failing
+    program may draw differently (Hypothesis then raises Flaky* instead of the violation);
+    the violation the run found is what this test judges.
+    """
+    violation = _first_violation_through_http(f"tests.kube_mutants:{mutant}")
+    assert violation.guarantee.name in MUTANTS[mutant], str(violation)
 
-def _zoo_guarantees(name: str) -> set[str]:
-    wanted = next(g for cls, g in ZOO.items() if cls.__name__ == name)
-    return {g.name for g in (wanted if isinstance(wanted, tuple | list | set | frozenset) else (wanted,))}
 
 # Zoo mutants killed through HTTP with their own guarantee's name, run after run. Not listed:
 # ring-edge mutants (not killed in process either at this budget); those an HTTP server's fast
@@ -118,21 +117,10 @@ ZOO_THROUGH_HTTP = ["InclusiveStart", "ExpiresRetained", "DeleteCarriesNewObject
                     "IgnoresPrecondition"]
 
 
-@pytest.mark.skipif(not ZOO, reason="sut.mutants is not on this branch")
 @pytest.mark.parametrize("name", ZOO_THROUGH_HTTP)
 def test_zoo_mutant_is_killed_through_http(name):
-    expected = _zoo_guarantees(name)
-    seen: list[Violation] = []
-    with served(f"sut.mutants:{name}") as server:
-        factory = kube_factory(server.url)
-        probe = factory()
-        capabilities = probe.capabilities
-        probe.close()
-        with pytest.raises((Violation, Flaky)) as caught:
-            run_state_machine_as_test(_recording(conformance_machine(factory, capabilities), seen),
-                                      settings=KILL_SETTINGS)
-    assert seen, f"no violation recorded; Hypothesis raised {caught.value!r}"
-    assert seen[0].guarantee.name in expected, str(seen[0])
+    violation = _first_violation_through_http(f"sut.mutants:{name}")
+    assert violation.guarantee in ZOO[getattr(zoo, name)], str(violation)
 
 
 def test_pytest_sut_kube_kube_serve_memory():

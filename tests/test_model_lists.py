@@ -13,10 +13,6 @@ from model.selectors import Filter
 from tests.model_support import obj, put
 
 
-
-
-
-
 class Std:
     """1001 ns1/a{prod}; 1003 ns1/b{dev}; 1004 ns1/c{}; 1006 update ns1/a; 1008 ns10/d; 1009 ns1/e{dev}."""
 

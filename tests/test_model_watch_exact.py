@@ -18,24 +18,6 @@ from model.watch import WatchModel, WatchSpec
 from tests.model_support import obj, put, delete, added, modified, bookmark, watch, feed, violation
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 class Std:
     """1001 create a; 1003 create b; 1004 update a; 1007 delete b; 1010 create c (all ns1)."""
 

@@ -14,24 +14,8 @@ from model.watch import WatchModel
 from tests.model_support import obj, put, added, modified, bookmark, watch, feed, violation
 
 
-
-
-
-
-
-
-
-
-
-
-
-
 def streaming(log, rv=None, flt=None) -> WatchModel:
     return watch(log, rv, flt, allow_bookmarks=True, send_initial_events=True)
-
-
-
-
 
 
 class Std:
