@@ -164,7 +164,7 @@ class _AbsentIsFalseFilter(Filter):
             return False
         labels = obj.label_map
         for r in self.labels:
-            if r.op in ("notin", "!") and r.key not in labels and r.op == "notin":
+            if r.op == "notin" and r.key not in labels:
                 return False  # the bug: k!=v and k notin (...) false when k is absent
         return super().matches(obj)
 
