@@ -14,9 +14,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 from properties.config import HARNESS
-from sut.loading import SutError, probe_capabilities, resolve_factory
+from properties.stash import BACKEND_INFO, SUT_KEY
+from sut.loading import SutError, probe_backend, resolve_factory
 
 pytest_plugins = [
+    "properties.plugin",  # --guarantee, --reproduce, --conformance-report
     "sut.kube.plugin",  # --kube-url, --kube-serve... for --sut kube
     "sut.etcd.plugin",  # --etcd-endpoint for --sut etcd
 ]
@@ -51,13 +53,11 @@ def pytest_configure(config: pytest.Config) -> None:
     spec = config.getoption("--sut")
     try:
         factory = resolve_factory(spec)
-        capabilities = probe_capabilities(spec, factory)
+        capabilities, info = probe_backend(spec, factory)
     except SutError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SUT_KEY] = (spec, factory, capabilities)
-
-
-SUT_KEY = pytest.StashKey[tuple]()
+    config.stash[BACKEND_INFO] = info
 
 
 @pytest.fixture(scope="session")

@@ -53,6 +53,12 @@ def resolve_factory(spec: str) -> Callable[[], object]:
 
 def probe_capabilities(spec: str, factory: Callable[[], object]) -> Capabilities:
     """Make one backend, check it has the contract's shape, read its capabilities, close it."""
+    return probe_backend(spec, factory)[0]
+
+
+def probe_backend(spec: str, factory: Callable[[], object]) -> tuple[Capabilities, dict[str, str]]:
+    """Make one backend, check it has the contract's shape, close it: its capabilities, and its
+    optional ``name`` and ``version`` (strings, for the conformance report)."""
     try:
         backend = factory()
     except Exception as exc:  # noqa: BLE001 - reported as the factory's fault
@@ -65,7 +71,14 @@ def probe_capabilities(spec: str, factory: Callable[[], object]) -> Capabilities
         caps = getattr(backend, "capabilities", None)
         if not isinstance(caps, Capabilities):
             raise _fail(f"--sut {spec!r}: backend.capabilities is {caps!r}, not a sut.api.Capabilities.")
-        return caps
+        info = {}
+        for field in ("name", "version"):
+            value = getattr(backend, field, None)
+            if value is not None and not isinstance(value, str):
+                raise _fail(f"--sut {spec!r}: backend.{field} is {value!r}; if given, it must be a str.")
+            if value:
+                info[field] = value
+        return caps, info
     finally:
         close = getattr(backend, "close", None)
         if callable(close):

@@ -1,0 +1,139 @@
+"""A conformance run to the end: a verdict for every checked guarantee.
+
+Hypothesis stops at the first failure it finds and shrinks it. :func:`run_campaign`
+then searches again with every guarantee found broken so far left unchecked (examples
+that break one first are inconclusive, see ``conformance_machine``), until a complete
+search finds nothing. So each broken guarantee gets its own shrunk counterexample, and a
+guarantee counts as passed only after a complete search that checked it found nothing.
+With ``first_only`` (pytest ``-x``) the campaign stops at the first finding.
+
+Anything that is not a guarantee violation (a BackendFault, a hang, Hypothesis reporting
+a flaky strategy) ends the campaign and is kept as its ``fault``, never as a finding.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+
+import attrs
+from hypothesis import reproduce_failure
+from hypothesis.errors import FlakyFailure
+from hypothesis.stateful import RuleBasedStateMachine, get_state_machine_test
+from hypothesis.statistics import collector
+
+from model.guarantees import Guarantee as G
+from model.guarantees import Violation
+
+_BLOB = re.compile(r"@reproduce_failure\('(?P<version>[^']+)', b'(?P<blob>[^']+)'\)")
+
+
+@attrs.frozen
+class Finding:
+    """One broken guarantee: the violation and the shrunk program that shows it."""
+
+    guarantee: G
+    violation: Violation = attrs.field(eq=False, repr=False)
+    program: tuple[str, ...]  # the shrunk rule calls, with the suite's notes between them
+    reproduce: str | None  # the blob that replays exactly this example (``--reproduce``)
+    flaky: bool  # the failure did not happen again when Hypothesis replayed it
+
+
+@attrs.frozen
+class Search:
+    """One Hypothesis search of the campaign, from Hypothesis's own statistics."""
+
+    checked: tuple[str, ...]
+    examples: int  # test cases run in the generate phase
+    valid: int
+    shrink_steps: int
+    seconds: float
+    stopped_because: str
+    found: str | None  # the guarantee found broken, if any
+
+
+@attrs.define
+class Campaign:
+    checked: frozenset[G]
+    findings: list[Finding] = attrs.Factory(list)
+    searches: list[Search] = attrs.Factory(list)
+    fault: BaseException | None = None  # what ended the campaign other than a verdict
+    complete: bool = False  # the last search ran to its end and found nothing
+
+    def passed(self) -> frozenset[G]:
+        """Guarantees checked by a complete search and never found broken."""
+        if not self.complete:
+            return frozenset()
+        return self.checked - {f.guarantee for f in self.findings}
+
+
+def _finding(exc: BaseException) -> Finding | None:
+    flaky = isinstance(exc, FlakyFailure)
+    if flaky:
+        violations = [e for e in exc.exceptions if isinstance(e, Violation)]
+        if not violations:
+            return None
+        notes = list(getattr(exc, "__notes__", [])) + list(getattr(violations[0], "__notes__", []))
+        violation = violations[0]
+    elif isinstance(exc, Violation):
+        violation, notes = exc, list(getattr(exc, "__notes__", []))
+    else:
+        return None
+    blob = next((m["blob"] for n in notes if (m := _BLOB.search(n))), None)
+    program = tuple(n for n in notes if n != "Falsifying example:" and not _BLOB.search(n))
+    return Finding(violation.guarantee, violation, program, blob, flaky)
+
+
+def _search_stats(stats: list[dict], checked: frozenset[G], seconds: float, found: G | None) -> Search:
+    phases = stats[-1] if stats else {}
+    generated = phases.get("generate-phase", {}).get("test-cases", [])
+    shrink = phases.get("shrink-phase", {})
+    return Search(
+        checked=tuple(sorted(g.name for g in checked)),
+        examples=len(generated),
+        valid=sum(1 for case in generated if case.get("status") == "valid"),
+        shrink_steps=len(shrink.get("test-cases", [])),
+        seconds=round(seconds, 3),
+        stopped_because=phases.get("stopped-because", "a failure was found" if found else "unknown"),
+        found=found.name if found else None,
+    )
+
+
+def run_campaign(machine_for: Callable[[frozenset[G]], type[RuleBasedStateMachine]], checked: frozenset[G],
+                 settings, *, first_only: bool = False, reproduce: str | None = None) -> Campaign:
+    """Search ``machine_for(guarantees)`` until every guarantee in ``checked`` has a verdict.
+
+    ``reproduce`` (a blob Hypothesis printed) replays that one example instead of searching.
+    """
+    campaign = Campaign(checked)
+    remaining = set(checked)
+    while remaining:
+        test = get_state_machine_test(machine_for(frozenset(remaining)), settings=settings)
+        if reproduce:
+            import hypothesis
+
+            test = reproduce_failure(hypothesis.__version__, reproduce.encode())(test)
+        stats: list[dict] = []
+        started = time.monotonic()
+        finding = None
+        try:
+            with collector.with_value(stats.append):
+                test()
+        except BaseException as exc:  # noqa: BLE001 - sorted below: a verdict, or the campaign's end
+            finding = _finding(exc)
+            if finding is None:
+                campaign.fault = exc
+        found = finding.guarantee if finding else None
+        campaign.searches.append(_search_stats(stats, frozenset(remaining), time.monotonic() - started, found))
+        if campaign.fault is not None:
+            return campaign
+        if finding is None:
+            campaign.complete = True
+            return campaign
+        campaign.findings.append(finding)
+        remaining.discard(finding.guarantee)
+        if first_only or reproduce:
+            return campaign
+    campaign.complete = True
+    return campaign

@@ -1,0 +1,142 @@
+"""The pytest glue for conformance runs: ``--guarantee``, ``--reproduce``, ``--conformance-report``.
+
+A conformance test asks the ``conformance`` fixture to check a machine; the fixture runs
+a :func:`~properties.campaign.run_campaign` with the options given, records the outcome on
+the test's report (so it crosses pytest-xdist to the controller), and fails the test
+with the first broken guarantee (the others follow as notes) or with the fault that
+ended the run. At the end of the session the controller writes the report, if asked.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+import attrs
+import pytest
+from hypothesis import settings as hypothesis_settings
+
+from model.guarantees import Guarantee as G
+from properties.campaign import Campaign, Finding, run_campaign
+from properties.config import HARNESS
+from properties.report import RECORD_KEY, SessionInfo, write_report
+from properties.stash import BACKEND_INFO, SELECTED, SUT_KEY
+from properties.verdicts import applicable, parse_guarantee_names
+
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("listwatch", "list-watch conformance")
+    group.addoption("--guarantee", action="append", default=[], metavar="NAME",
+                    help="check only this guarantee (repeatable); violations of others make an example "
+                         "inconclusive instead of failing it")
+    group.addoption("--reproduce", default=None, metavar="BLOB",
+                    help="replay exactly the example a failure printed (its reproduce blob), instead of searching")
+    group.addoption("--conformance-report", default=None, metavar="PATH",
+                    help="write the conformance report as JSON to PATH and as Markdown beside it (PATH.md)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        config.stash[SELECTED] = parse_guarantee_names(config.getoption("--guarantee"))
+    except ValueError as exc:
+        raise pytest.UsageError(f"--guarantee: {exc}") from None
+    path = config.getoption("--conformance-report")
+    if path is not None and not hasattr(config, "workerinput"):  # xdist workers send records to the controller
+        config.pluginmanager.register(_ReportWriter(config, Path(path)), "listwatch-conformance-report")
+
+
+@attrs.define
+class ConformanceCheck:
+    """Runs a campaign for one test and turns its outcome into the test's verdict."""
+
+    request: pytest.FixtureRequest
+
+    def checked(self, capabilities) -> frozenset[G]:
+        selected = self.request.config.stash[SELECTED] or frozenset(G)
+        return selected & applicable(capabilities)
+
+    def run(self, machine_for, capabilities) -> Campaign:
+        config = self.request.config
+        checked = self.checked(capabilities)
+        if not checked:
+            pytest.skip("none of the selected guarantees applies to this backend's capabilities")
+        campaign = run_campaign(machine_for, checked, hypothesis_settings(), first_only=config.getoption("maxfail") == 1,
+                                reproduce=config.getoption("--reproduce"))
+        self.request.node.user_properties.append((RECORD_KEY, json.dumps(self._record(campaign))))
+        if campaign.fault is not None:
+            raise campaign.fault
+        if campaign.findings:
+            first, *others = campaign.findings
+            violation = first.violation
+            # Hypothesis's advice (decorate the test) does not fit a generated state machine; ours replaces it
+            violation.__notes__ = [n for n in getattr(violation, "__notes__", []) if "@reproduce_failure" not in n]
+            violation.add_note(self.rerun_line(first))
+            for other in others:
+                violation.add_note(f"\nAlso broken: {other.violation}\n" + "\n".join(other.program)
+                                   + f"\n{self.rerun_line(other)}")
+            raise violation
+        return campaign
+
+    def rerun_line(self, finding: Finding) -> str:
+        if finding.reproduce is None:
+            return "(no reproduce blob was printed for this failure; rerun the same command)"
+        config = self.request.config
+        args = ["pytest", self.request.node.nodeid, "--sut", config.getoption("--sut"),
+                "--hypothesis-profile", hypothesis_settings.get_current_profile_name()]
+        if config.getoption("--wait-budget") is not None:
+            args += ["--wait-budget", str(HARNESS.wait_budget)]
+        args.append(f"--reproduce={finding.reproduce}")
+        return f"Rerun exactly this counterexample: {shlex.join(args)}"
+
+    def _record(self, campaign: Campaign) -> dict:
+        return {
+            "test": self.request.node.nodeid,
+            "checked": sorted(g.name for g in campaign.checked),
+            "complete": campaign.complete,
+            "passed": sorted(g.name for g in campaign.passed()),
+            "fault": None if campaign.fault is None else f"{type(campaign.fault).__name__}: {campaign.fault}",
+            "searches": [attrs.asdict(s) for s in campaign.searches],
+            "findings": [{
+                "guarantee": f.guarantee.name,
+                "message": str(f.violation).split("\n")[0],
+                "expected": f.violation.render().split("\n")[1].removeprefix("  expected: "),
+                "observed": f.violation.render().split("\n")[2].removeprefix("  observed: "),
+                "text": f.violation.render(),
+                "program": list(f.program),
+                "reproduce": f.reproduce,
+                "rerun": self.rerun_line(f),
+                "flaky": f.flaky,
+            } for f in campaign.findings],
+        }
+
+
+@pytest.fixture
+def conformance(request: pytest.FixtureRequest) -> ConformanceCheck:
+    """Check a conformance machine with the session's options (see :class:`ConformanceCheck`)."""
+    return ConformanceCheck(request)
+
+
+class _ReportWriter:
+    """Collects the records of conformance tests (on the controller, under xdist) and writes the report."""
+
+    def __init__(self, config: pytest.Config, path: Path):
+        self.config, self.path, self.records = config, path, []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call":
+            self.records.extend(json.loads(value) for key, value in report.user_properties if key == RECORD_KEY)
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        config = self.config
+        spec, _, capabilities = config.stash[SUT_KEY]
+        info = SessionInfo(
+            sut=spec, backend=config.stash[BACKEND_INFO], capabilities=capabilities,
+            selected=config.stash[SELECTED], profile=hypothesis_settings.get_current_profile_name(),
+            settings=hypothesis_settings(), seed=config.getoption("hypothesis_seed", None),
+            wait_budget=HARNESS.wait_budget, exit_status=int(exitstatus))
+        json_path, md_path = write_report(self.path, info, self.records)
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"conformance report: {json_path} and {md_path}")

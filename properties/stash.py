@@ -1,0 +1,7 @@
+"""The pytest stash keys shared by the root conftest (which sets them) and properties.plugin."""
+
+import pytest
+
+SUT_KEY = pytest.StashKey[tuple]()  # (--sut value, factory, capabilities)
+BACKEND_INFO = pytest.StashKey[dict]()  # the backend's optional name and version
+SELECTED = pytest.StashKey[frozenset]()  # the guarantees named with --guarantee (empty: all)
