@@ -25,11 +25,11 @@ pytest_plugins = [
 
 # The explain phase is left out: it lists the suite's own source lines, which is noise to users.
 _PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)
-_COMMON = dict(deadline=None, report_multiple_bugs=False, phases=_PHASES,
+_COMMON = dict(deadline=None, report_multiple_bugs=False, phases=_PHASES, print_blob=True,
                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 settings.register_profile("dev", max_examples=40, stateful_step_count=40, **_COMMON)
 settings.register_profile("ci", max_examples=150, stateful_step_count=50, derandomize=True, database=None,
-                          print_blob=True, **_COMMON)
+                          **_COMMON)
 settings.register_profile("thorough", max_examples=1500, stateful_step_count=100, **_COMMON)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 

@@ -68,6 +68,11 @@ class Campaign:
         return self.checked - {f.guarantee for f in self.findings}
 
 
+def reproduce_blob(notes: list[str]) -> str | None:
+    """The blob in the ``@reproduce_failure`` line Hypothesis added to a failure's notes."""
+    return next((m["blob"] for n in notes if (m := _BLOB.search(n))), None)
+
+
 def _finding(exc: BaseException) -> Finding | None:
     flaky = isinstance(exc, FlakyFailure)
     if flaky:
@@ -80,7 +85,7 @@ def _finding(exc: BaseException) -> Finding | None:
         violation, notes = exc, list(getattr(exc, "__notes__", []))
     else:
         return None
-    blob = next((m["blob"] for n in notes if (m := _BLOB.search(n))), None)
+    blob = reproduce_blob(notes)
     program = tuple(n for n in notes if n != "Falsifying example:" and not _BLOB.search(n))
     return Finding(violation.guarantee, violation, program, blob, flaky)
 

@@ -22,6 +22,17 @@ class HarnessSettings:
         return min(0.1, self.wait_budget)
 
     @property
+    def call_deadline(self) -> float:
+        """How long a backend call (a write, list, watch, compaction...) may take before it is
+        reported as hung; ``next(timeout)`` gets ``timeout`` plus the wait budget."""
+        return self.wait_budget * 5
+
+    @property
+    def lifecycle_deadline(self) -> float:
+        """How long the factory and close() may take: they may start or stop a server."""
+        return self.wait_budget * 30
+
+    @property
     def quiet_period(self) -> float:
         """How long a stream must stay silent before the suite concludes nothing more is coming."""
         return self.wait_budget / 200

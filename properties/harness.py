@@ -8,7 +8,12 @@ backend's (or the harness's) trouble, never reported as a broken guarantee.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import wait as wait_futures
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, TypeVar
 
 from model.objects import Ev, Obj
@@ -22,6 +27,88 @@ class BackendFault(Exception):
 
     def __init__(self, message: str):
         super().__init__(f"BackendFault (not a guarantee violation): {message}")
+
+
+class BackendHang(BaseException):
+    """A backend call that did not return within its deadline.
+
+    A BaseException, not an Exception, on purpose: Hypothesis would otherwise replay and
+    shrink the example, and every replay would hang again. The run ends at once instead,
+    naming the call.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(f"BackendHang (not a guarantee violation): {message}")
+
+
+class _Worker(threading.Thread):
+    """A daemon thread running calls from a queue: a call that hangs forever cannot keep
+    the interpreter from exiting, as a ThreadPoolExecutor's worker would."""
+
+    def __init__(self, name: str):
+        super().__init__(name=name, daemon=True)
+        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self.start()
+
+    def run(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            future, fn, args, kwargs = job
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn(*args, **kwargs))
+                except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
+                    future.set_exception(exc)
+
+    def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future:
+        future: Future = Future()
+        self.jobs.put((future, fn, args, kwargs))
+        return future
+
+    def stop(self) -> None:
+        self.jobs.put(None)
+
+
+class BackendCalls:
+    """Every call to one backend, made on one worker thread and waited for with a deadline.
+
+    One thread for all of a backend's calls keeps backends that are bound to the thread
+    that made them working (the factory runs there too). A call past its deadline raises
+    :class:`BackendHang`; the worker is abandoned (a daemon, it dies with the process) and
+    every later call fails at once, so teardown cannot hang either.
+    """
+
+    def __init__(self, name: str = "backend-calls"):
+        self._worker = _Worker(name)
+        self.hung: str | None = None
+
+    def __call__(self, what: str, deadline: float, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if self.hung is not None:
+            raise BackendHang(f"{what} not attempted: {self.hung} never returned")
+        future = self._worker.submit(call, what, fn, *args, **kwargs)
+        try:
+            return future.result(timeout=deadline)
+        except FutureTimeout:
+            self.hung = what
+            raise BackendHang(f"{what} did not return within {deadline:.1f}s (the deadline scales with "
+                              "--wait-budget)") from None
+
+    def close(self) -> None:
+        """Let the worker end once its current call returns (at once, unless hung)."""
+        self._worker.stop()
+
+
+def call_all(what: str, deadline: float, calls: list[Callable[[], T]]) -> list[T]:
+    """Run ``calls`` at once, each on its own daemon thread, and wait for all of them until
+    ``deadline`` seconds have passed; BackendHang naming the ones still running."""
+    workers = [_Worker(f"{what}-{i}") for i in range(len(calls))]
+    futures = [w.submit(call, what, fn) for w, fn in zip(workers, calls)]
+    for worker in workers:
+        worker.stop()
+    done, _ = wait_futures(futures, deadline)
+    if len(done) < len(futures):
+        stuck = [i for i, f in enumerate(futures) if not f.done()]
+        raise BackendHang(f"{what}: calls {stuck} did not return within {deadline:.1f}s")
+    return [f.result() for f in futures]
 
 
 def call(what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -12,10 +12,9 @@ the model says a watch owes, up to the wait budget, and never sleeps blindly.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 
 import attrs
 from hypothesis import note
@@ -32,7 +31,7 @@ from model.selectors import Filter
 from model.watch import WatchModel, WatchSpec
 from properties import strategies as s
 from properties.config import HARNESS
-from properties.harness import BackendFault, call, check_rv, to_event, to_page
+from properties.harness import BackendCalls, BackendFault, call, call_all, check_rv, to_event, to_page
 from sut.api import AlreadyExists, Capabilities, Conflict, Expired, ListWatchError, NotFound, WatchClosed
 
 MAX_EXTRA_POLLS = 1000  # events read after a watch caught up, to catch duplicates and extras
@@ -95,13 +94,30 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
 
         def __init__(self) -> None:
             super().__init__()
-            self.backend = call("the backend factory", factory)
+            self.calls = BackendCalls()
+            try:
+                self.backend = self.calls("the backend factory", HARNESS.lifecycle_deadline, factory)
+                self._require_empty()
+            except BaseException:
+                self.calls.close()
+                raise
             self.log = History()
             self.retention = Retention(caps.history)
             self.handles: list[WatchHandle] = []
             self.paginated: list[PagedList] = []
             self.counter = 0
             self.failure: Violation | None = None  # the first violation, raised at teardown if checked
+
+        def _require_empty(self) -> None:
+            """The factory must return a fresh, empty store: the model starts from nothing."""
+            what = "list() of a backend fresh from the factory"
+            _, items, _ = to_page(what, self.calls(what, HARNESS.call_deadline, self.backend.list))
+            if items:
+                try:
+                    self.calls("close()", HARNESS.lifecycle_deadline, self.backend.close)
+                finally:
+                    raise BackendFault(f"the factory returned a store that is not empty: {what} gave "
+                                       f"{list(items)}; the factory must return a fresh, empty backend each call")
 
         def _check(self, check: Callable[..., object], *args: object) -> None:
             """Run one model check; keep the first violation for teardown and carry on.
@@ -117,15 +133,18 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
                     note(f"first violation seen: {violation.guarantee.name}")
 
         # --- writes ---------------------------------------------------------------------
-        def _invoke(self, w: BurstWrite, expect_rv: int | None = None) -> int | ListWatchError:
-            """Send one write to the backend: its RV, or the contract error it raised."""
+        def _sender(self, w: BurstWrite, expect_rv: int | None = None) -> Callable[[], int | ListWatchError]:
+            """The call sending one write: it returns the write's RV, or the contract error raised."""
             fn = {"create": lambda: self.backend.create(w.namespace, w.name, w.labels, w.value),
                   "update": lambda: self.backend.update(w.namespace, w.name, w.labels, w.value, expect_rv=expect_rv),
                   "delete": lambda: self.backend.delete(w.namespace, w.name, expect_rv=expect_rv)}[w.verb]
-            try:
-                return call(f"{w.verb}()", fn)
-            except ListWatchError as exc:
-                return exc
+
+            def send() -> int | ListWatchError:
+                try:
+                    return call(f"{w.verb}()", fn)
+                except ListWatchError as exc:
+                    return exc
+            return send
 
         def _judge(self, w: BurstWrite, current: Obj | None, expect_rv: int | None,
                    result: int | ListWatchError) -> tuple[int, tuple, Obj | None] | None:
@@ -156,7 +175,9 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
         def _write(self, w: BurstWrite, expect_rv: int | None = None) -> int | None:
             """One write, judged and acknowledged; its RV, or None if it (rightly) failed."""
             current = self.log.current.get((w.namespace, w.name))
-            acked = self._judge(w, current, expect_rv, self._invoke(w, expect_rv))
+            result = self.calls(f"{w.verb}({w.namespace!r}, {w.name!r})", HARNESS.call_deadline,
+                                self._sender(w, expect_rv))
+            acked = self._judge(w, current, expect_rv, result)
             if acked is None:
                 return None
             self._check(self.log.acknowledge, [acked])
@@ -191,16 +212,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
             once; the model orders them by the RVs the backend returned."""
             state = dict(self.log.current)
             writes = [BurstWrite(*w) for w in writes]
-            pool = ThreadPoolExecutor(max_workers=len(writes), thread_name_prefix="burst")
-            futures = [pool.submit(self._invoke, w) for w in writes]
-            deadline = time.monotonic() + HARNESS.wait_budget * 10
-            try:
-                results = [f.result(timeout=max(deadline - time.monotonic(), 0)) for f in futures]
-            except FutureTimeout:
-                raise BackendFault(f"a write in a burst did not return within {HARNESS.wait_budget * 10:.1f}s: "
-                                   f"{[w for w, f in zip(writes, futures) if not f.done()]}") from None
-            finally:
-                pool.shutdown(wait=False)  # a hung write must not hang the suite as well
+            results = call_all("burst writes", HARNESS.call_deadline, [self._sender(w) for w in writes])
             judged = [self._judge(w, state.get((w.namespace, w.name)), None, r) for w, r in zip(writes, results)]
             acked = [a for a in judged if a is not None]
             self._check(self.log.acknowledge, acked)
@@ -231,7 +243,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
                 model.peers.append(other.model)
             f = spec.filter
             try:
-                handle.stream = call("watch()", self.backend.watch, namespace=f.namespace,
+                handle.stream = self.calls("watch()", HARNESS.call_deadline, self.backend.watch, namespace=f.namespace,
                                      label_selector=f.label_selector, field_selector=f.field_selector, rv=spec.rv,
                                      allow_bookmarks=spec.allow_bookmarks,
                                      send_initial_events=spec.send_initial_events)
@@ -267,7 +279,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
             """Read at most one event from ``handle`` and check it; end the handle on Expired/WatchClosed."""
             what = f"next() on {handle.label}"
             try:
-                raw = call(what, handle.stream.next, timeout)
+                raw = self.calls(what, timeout + HARNESS.wait_budget, handle.stream.next, timeout)
             except Expired:
                 handle.stream = self._close_stream(handle)
                 self._check(handle.model.on_expired)
@@ -295,7 +307,9 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
             later, deadline = [], time.monotonic() + HARNESS.wait_budget / 4
             while len(later) < MAX_EXTRA_POLLS and (remaining := deadline - time.monotonic()) > 0:
                 try:
-                    raw = handle.stream.next(min(remaining, HARNESS.poll_interval))
+                    timeout = min(remaining, HARNESS.poll_interval)
+                    raw = self.calls(f"next() on {handle.label}", timeout + HARNESS.wait_budget,
+                                     handle.stream.next, timeout)
                 except (ListWatchError, BackendFault):
                     break
                 if raw is not None:
@@ -306,7 +320,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
 
         def _close_stream(self, handle: WatchHandle) -> None:
             if handle.stream is not None:
-                call(f"close() on {handle.label}", handle.stream.close)
+                self.calls(f"close() on {handle.label}", HARNESS.call_deadline, handle.stream.close)
             return None
 
         def _drain(self, handle: WatchHandle, quiet: float = 0.0) -> None:
@@ -354,7 +368,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
         @precondition(lambda self: caps.progress)
         @rule()
         def request_progress(self):
-            call("request_progress()", self.backend.request_progress)
+            self.calls("request_progress()", HARNESS.call_deadline, self.backend.request_progress)
             for handle in self.handles:
                 if handle.stream is not None:
                     handle.model.request_progress(self.log.last_rv)
@@ -366,7 +380,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
             kwargs = dict(namespace=f.namespace, label_selector=f.label_selector, field_selector=f.field_selector,
                           rv=spec.rv, match=spec.match, limit=spec.limit)
             try:
-                page = call("list()", self.backend.list, **kwargs)
+                page = self.calls("list()", HARNESS.call_deadline, self.backend.list, **kwargs)
             except ListWatchError as exc:
                 note(f"{spec.label} raised {exc!r}")
                 self._check(model.first_failed, isinstance(exc, Expired))
@@ -402,7 +416,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
             paged = self.paginated.pop(0)
             kwargs = dict(paged.call, continue_token=paged.token)
             try:
-                page = call("list() with a continue token", self.backend.list, **kwargs)
+                page = self.calls("list() with a continue token", HARNESS.call_deadline, self.backend.list, **kwargs)
             except ListWatchError as exc:
                 note(f"{paged.model.spec.label} continue raised {exc!r}")
                 self._check(paged.model.next_failed, isinstance(exc, Expired))
@@ -418,25 +432,41 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
             rv = self._resolve(rv)
             if rv is None or rv < 0:
                 return
-            call("compact()", self.backend.compact, rv)
+            self.calls("compact()", HARNESS.call_deadline, self.backend.compact, rv)
             self.retention.compact(rv)
 
         def teardown(self) -> None:
+            # Hypothesis calls teardown in a ``finally``: an exception in flight means a step already
+            # failed with a backend fault (rules keep violations for here and never raise them), and
+            # judging the rest would hide that fault behind its consequences.
+            if sys.exc_info()[1] is not None:
+                self._release()
+                return
             try:
-                for handle in self.handles:
-                    if handle.stream is not None:
-                        self._drain(handle, quiet=HARNESS.quiet_period)  # late extras: duplicates, bookmarks
+                if self.calls.hung is None:
+                    for handle in self.handles:
+                        if handle.stream is not None:
+                            self._drain(handle, quiet=HARNESS.quiet_period)  # late extras: duplicates, bookmarks
                 if self.failure is not None:
                     if self.failure.guarantee in checked:
                         raise self.failure
                     note(f"inconclusive: {self.failure.guarantee.name} is not among the checked guarantees")
             finally:
+                self._release()
+
+        def _release(self) -> None:
+            """Close the open streams, the backend and the calls' thread. After a hang nothing more
+            is asked of the backend: each call would fail at once and hide the first error."""
+            try:
+                for handle in self.handles:
+                    if handle.stream is not None and self.calls.hung is None:
+                        handle.stream = self._close_stream(handle)
+            finally:
                 try:
-                    for handle in self.handles:
-                        if handle.stream is not None:
-                            handle.stream = self._close_stream(handle)
+                    if self.calls.hung is None:
+                        self.calls("close()", HARNESS.lifecycle_deadline, self.backend.close)
                 finally:
-                    call("close()", self.backend.close)
+                    self.calls.close()
 
     ListWatchConformance.__name__ = ListWatchConformance.__qualname__ = "ListWatchConformance"
     return ListWatchConformance

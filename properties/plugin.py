@@ -18,8 +18,9 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from model.guarantees import Guarantee as G
-from properties.campaign import Campaign, Finding, run_campaign
+from properties.campaign import Campaign, reproduce_blob, run_campaign
 from properties.config import HARNESS
+from properties.harness import BackendFault, BackendHang
 from properties.report import RECORD_KEY, SessionInfo, write_report
 from properties.stash import BACKEND_INFO, SELECTED, SUT_KEY
 from properties.verdicts import applicable, parse_guarantee_names
@@ -65,6 +66,11 @@ class ConformanceCheck:
         campaign = run_campaign(machine_for, checked, hypothesis_settings(), first_only=config.getoption("maxfail") == 1,
                                 reproduce=config.getoption("--reproduce"))
         self.request.node.user_properties.append((RECORD_KEY, json.dumps(self._record(campaign))))
+        if isinstance(campaign.fault, (BackendFault, BackendHang)):  # the message says it all; no traceback
+            notes = getattr(campaign.fault, "__notes__", [])
+            shown = [n for n in notes if "@reproduce_failure" not in n]
+            pytest.fail("\n".join([str(campaign.fault), *shown, self.rerun_line(reproduce_blob(notes))]),
+                        pytrace=False)
         if campaign.fault is not None:
             raise campaign.fault
         if campaign.findings:
@@ -72,22 +78,22 @@ class ConformanceCheck:
             violation = first.violation
             # Hypothesis's advice (decorate the test) does not fit a generated state machine; ours replaces it
             violation.__notes__ = [n for n in getattr(violation, "__notes__", []) if "@reproduce_failure" not in n]
-            violation.add_note(self.rerun_line(first))
+            violation.add_note(self.rerun_line(first.reproduce))
             for other in others:
                 violation.add_note(f"\nAlso broken: {other.violation}\n" + "\n".join(other.program)
-                                   + f"\n{self.rerun_line(other)}")
+                                   + f"\n{self.rerun_line(other.reproduce)}")
             raise violation
         return campaign
 
-    def rerun_line(self, finding: Finding) -> str:
-        if finding.reproduce is None:
-            return "(no reproduce blob was printed for this failure; rerun the same command)"
+    def rerun_line(self, blob: str | None) -> str:
+        if blob is None:
+            return "(Hypothesis gave no reproduce blob for this failure; rerun the same command)"
         config = self.request.config
         args = ["pytest", self.request.node.nodeid, "--sut", config.getoption("--sut"),
                 "--hypothesis-profile", hypothesis_settings.get_current_profile_name()]
         if config.getoption("--wait-budget") is not None:
             args += ["--wait-budget", str(HARNESS.wait_budget)]
-        args.append(f"--reproduce={finding.reproduce}")
+        args.append(f"--reproduce={blob}")
         return f"Rerun exactly this counterexample: {shlex.join(args)}"
 
     def _record(self, campaign: Campaign) -> dict:
@@ -106,7 +112,7 @@ class ConformanceCheck:
                 "text": f.violation.render(),
                 "program": list(f.program),
                 "reproduce": f.reproduce,
-                "rerun": self.rerun_line(f),
+                "rerun": self.rerun_line(f.reproduce),
                 "flaky": f.flaky,
             } for f in campaign.findings],
         }
