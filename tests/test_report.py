@@ -1,0 +1,98 @@
+"""The conformance report and the guarantee filter, as a user runs them: one pytest command
+against a backend with two independent bugs, the JSON parsed, the Markdown read, and the
+printed rerun line replayed."""
+
+import json
+import shlex
+
+import pytest
+
+from sut.mutants import ExactListIgnoresRV, NamespacePrefix
+from tests.conftest import run_pytest
+
+SELECTED = ["NamespaceIsolation", "ListExact", "Ordered"]
+
+
+class TwoBugs(NamespacePrefix, ExactListIgnoresRV):
+    """ns1 also matches ns10, and exact lists ignore their RV: two guarantees broken at once."""
+
+
+@pytest.fixture(scope="module")
+def two_bug_run(tmp_path_factory):
+    path = tmp_path_factory.mktemp("report") / "conformance.json"
+    args = ["properties/test_conformance.py", "--sut", "tests.test_report:TwoBugs", "--hypothesis-profile", "ci",
+            "--conformance-report", str(path)]
+    for name in SELECTED:
+        args += ["--guarantee", name]
+    result = run_pytest(*args, timeout=600)
+    return result, json.loads(path.read_text()), path.with_suffix(".md").read_text()
+
+
+def test_every_broken_guarantee_gets_its_own_counterexample(two_bug_run):
+    result, report, _ = two_bug_run
+    assert result.returncode == 1, result.stdout[-3000:]
+    status = {g["name"]: g["status"] for g in report["guarantees"]}
+    assert status["NamespaceIsolation"] == status["ListExact"] == "failed"
+    assert status["Ordered"] == "passed"  # checked by the last, complete search
+    assert {n for n, s in status.items() if s == "not-selected"} == {g["name"] for g in report["guarantees"]} - set(
+        SELECTED)
+    assert "Also broken: " in result.stdout  # the second finding follows the first in pytest's output
+
+
+def test_report_json_follows_its_schema(two_bug_run):
+    _, report, _ = two_bug_run
+    assert report["schema"] == "listwatch-conformance-report/1"
+    assert report["suite"]["name"] == "listwatch-conformance"
+    assert report["backend"]["sut"] == "tests.test_report:TwoBugs"
+    assert report["capabilities"]["exact_list"] is True
+    assert report["hypothesis"]["profile"] == "ci" and report["hypothesis"]["derandomize"] is True
+    assert report["outcome"] == "failed" and report["exit_status"] == 1
+    assert report["selected"] == sorted(SELECTED)
+    (run,) = report["runs"]
+    assert run["test"] == "properties/test_conformance.py::test_list_watch_contract"
+    assert [s["found"] for s in run["searches"]][-1] is None and run["complete"]
+    assert all(s["examples"] > 0 for s in run["searches"])
+    for entry in report["guarantees"]:
+        for c in entry["counterexamples"]:
+            assert c["message"].startswith(f"{entry['name']}: ")
+            assert c["program"][0] == "state = ListWatchConformance()"
+            assert c["expected"] and c["observed"] and c["reproduce"]
+            assert f"--reproduce={c['reproduce']}" in c["rerun"]
+
+
+def test_markdown_renders_the_verdicts(two_bug_run):
+    _, report, markdown = two_bug_run
+    assert markdown.startswith("# List-watch conformance: tests.test_report:TwoBugs")
+    assert "**Outcome: failed**" in markdown
+    assert "| NamespaceIsolation | failed |" in markdown
+    assert "| Ordered | passed |" in markdown
+    assert "| exact_list | True |" in markdown
+    assert markdown.count("### ") == 2 and "Shrunk program:" in markdown
+
+
+def test_the_printed_rerun_line_replays_the_failure(two_bug_run):
+    _, report, _ = two_bug_run
+    (failure,) = [c for g in report["guarantees"] if g["name"] == "ListExact" for c in g["counterexamples"]]
+    command = shlex.split(failure["rerun"].split(": ", 1)[1])
+    assert command[0] == "pytest"
+    result = run_pytest(*command[1:], timeout=120)
+    assert result.returncode == 1
+    assert "ListExact: " in result.stdout
+    assert "1 failed" in result.stdout
+
+
+def test_not_applicable_guarantees_are_named_with_the_capability(tmp_path, repo):
+    (tmp_path / "my_backend.py").write_text((repo / "examples" / "minimal_backend.py").read_text())
+    path = tmp_path / "report.json"
+    result = run_pytest("properties/test_conformance.py", "--sut", "my_backend:MinimalBackend", "--guarantee",
+                        "listexact", "--conformance-report", str(path), env={"PYTHONPATH": str(tmp_path)})
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "1 skipped" in result.stdout  # nothing selected applies: skipped, not passed
+    entry = next(g for g in json.loads(path.read_text())["guarantees"] if g["name"] == "ListExact")
+    assert entry == {**entry, "status": "not-applicable", "reason": "capabilities.exact_list is off"}
+
+
+def test_unknown_guarantee_is_a_usage_error():
+    result = run_pytest("properties", "--guarantee", "Reliabel", timeout=60)
+    assert result.returncode == 4
+    assert "--guarantee: unknown guarantee 'Reliabel'; the guarantees are: Ordered, Unique, Reliable" in result.stderr
