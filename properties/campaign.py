@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import attrs
 from hypothesis import reproduce_failure
-from hypothesis.errors import FlakyFailure
+from hypothesis.errors import DidNotReproduce, FlakyFailure
 from hypothesis.stateful import RuleBasedStateMachine, get_state_machine_test
 from hypothesis.statistics import collector
 
@@ -60,6 +60,7 @@ class Campaign:
     searches: list[Search] = attrs.Factory(list)
     fault: BaseException | None = None  # what ended the campaign other than a verdict
     complete: bool = False  # the last search ran to its end and found nothing
+    replayed_clean: bool = False  # ``reproduce`` was given and that example no longer fails
 
     def passed(self) -> frozenset[G]:
         """Guarantees checked by a complete search and never found broken."""
@@ -109,7 +110,8 @@ def run_campaign(machine_for: Callable[[frozenset[G]], type[RuleBasedStateMachin
                  settings, *, first_only: bool = False, reproduce: str | None = None) -> Campaign:
     """Search ``machine_for(guarantees)`` until every guarantee in ``checked`` has a verdict.
 
-    ``reproduce`` (a blob Hypothesis printed) replays that one example instead of searching.
+    ``reproduce`` (a blob Hypothesis printed) replays that one example instead of searching; if
+    it passes now, the campaign says so (``replayed_clean``) and gives no verdict.
     """
     campaign = Campaign(checked)
     remaining = set(checked)
@@ -125,6 +127,11 @@ def run_campaign(machine_for: Callable[[frozenset[G]], type[RuleBasedStateMachin
         try:
             with collector.with_value(stats.append):
                 test()
+        except DidNotReproduce:
+            if not reproduce:
+                raise
+            campaign.replayed_clean = True  # the fix worked for this example; not a verdict on the rest
+            return campaign
         except BaseException as exc:  # noqa: BLE001 - sorted below: a verdict, or the campaign's end
             finding = _finding(exc)
             if finding is None:

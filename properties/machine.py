@@ -414,7 +414,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
                 return None
             rv, items, token = to_page("list()", page)
             self._check(model.first_page, rv, items, token)
-            if token is not None:
+            if token is not None and self.failure is None:  # a rejected first page has no snapshot to continue
                 self.paginated.append(PagedList(model, token, kwargs))
             return rv
 

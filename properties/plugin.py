@@ -66,6 +66,11 @@ class ConformanceCheck:
         campaign = run_campaign(machine_for, checked, hypothesis_settings(), first_only=config.getoption("maxfail") == 1,
                                 reproduce=config.getoption("--reproduce"))
         self.request.node.user_properties.append((RECORD_KEY, json.dumps(self._record(campaign))))
+        if campaign.replayed_clean:
+            reporter = config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None:
+                reporter.write_line("\n--reproduce: the example no longer fails; rerun without --reproduce to "
+                                    "search again")
         if isinstance(campaign.fault, (BackendFault, BackendHang)):  # the message says it all; no traceback
             notes = getattr(campaign.fault, "__notes__", [])
             shown = [n for n in notes if "@reproduce_failure" not in n]

@@ -199,7 +199,11 @@ class Watch(Protocol):
 
 @runtime_checkable
 class Backend(Protocol):
-    """A list-watch store. See the module docstring for the full semantics."""
+    """A list-watch store. See the module docstring for the full semantics.
+
+    Optional: ``name`` and ``version``, strings naming the implementation for the
+    conformance report (``pytest --conformance-report``); absent means not stated.
+    """
 
     capabilities: Capabilities
 

@@ -195,6 +195,12 @@ class MemoryBackend:
 
     watcher_class = CacheWatcher
 
+    @property
+    def name(self) -> str:
+        """For the conformance report; a subclass (a mutant) names itself, not the reference."""
+        cls = type(self)
+        return "reference watch cache (sut.memory)" if cls is MemoryBackend else f"{cls.__module__}:{cls.__qualname__}"
+
     def __init__(self, capacity: int = 4, watcher_queue: int = 16, base_rv: int = 1000):
         self.capacity = capacity
         self.watcher_queue = watcher_queue

@@ -18,6 +18,26 @@ BAD_BACKENDS = textwrap.dedent('''
     class NoMethods:
         capabilities = Capabilities()
 
+    class AllMethods:
+        def create(self, *a, **k): ...
+        def update(self, *a, **k): ...
+        def delete(self, *a, **k): ...
+        def list(self, *a, **k): ...
+        def watch(self, *a, **k): ...
+        def compact(self, *a, **k): ...
+        def request_progress(self, *a, **k): ...
+        def close(self): ...
+
+    class NoCapabilities(AllMethods):
+        pass
+
+    class NumericVersion(AllMethods):
+        capabilities = Capabilities()
+        version = 3.4
+
+    def returns_none():
+        return None
+
     class BadCapabilities:
         capabilities = {"bookmarks": True}
         def create(self, *a, **k): ...
@@ -46,6 +66,9 @@ def bad_module(tmp_path):
     ("bad_backends:raises", "calling the factory raised RuntimeError: cannot connect to the store"),
     ("bad_backends:NoMethods", "lacks create, update, delete, list, watch, compact, request_progress, close"),
     ("bad_backends:BadCapabilities", "backend.capabilities is {'bookmarks': True}, not a sut.api.Capabilities"),
+    ("bad_backends:NoCapabilities", "backend.capabilities is None, not a sut.api.Capabilities"),
+    ("bad_backends:NumericVersion", "backend.version is 3.4; if given, it must be a str"),
+    ("bad_backends:returns_none", "the factory returned NoneType, which lacks create, update"),
     ("broken_import:Factory", "cannot import module 'broken_import' (missing dependency: libfoo)"),
 ])
 def test_bad_sut_is_a_short_usage_error(bad_module, sut, message):
