@@ -66,6 +66,14 @@ class ListRaisesKeyError(MemoryBackend):
         return super().list()
 
 
+class ListReturnsDict(MemoryBackend):
+    """list() returns a dict shaped like a Kubernetes list body instead of a sut.api.Page."""
+
+    def list(self, **kwargs):
+        page = super().list(**kwargs)
+        return {"items": list(page.items), "metadata": {"resourceVersion": str(page.rv)}}
+
+
 class NotEmpty(MemoryBackend):
     """The factory returns a store that already holds an object."""
 
@@ -101,6 +109,7 @@ FAULTY = {
     EventRVAsString: "RVs are int",
     ListRaisesKeyError: "list() raised KeyError: 'shard-7'",
     NotEmpty: "the factory returned a store that is not empty",
+    ListReturnsDict: "returned {'items': [], 'metadata': {'resourceVersion': ",
 }
 
 HANGING = {
