@@ -73,7 +73,10 @@ def probe_backend(spec: str, factory: Callable[[], object]) -> tuple[Capabilitie
             raise _fail(f"--sut {spec!r}: backend.capabilities is {caps!r}, not a sut.api.Capabilities.")
         info = {}
         for field in ("name", "version"):
-            value = getattr(backend, field, None)
+            try:
+                value = getattr(backend, field, None)
+            except Exception as exc:  # noqa: BLE001 - a property of the user's backend failed
+                raise _fail(f"--sut {spec!r}: reading backend.{field} raised {type(exc).__name__}: {exc}.") from None
             if value is not None and not isinstance(value, str):
                 raise _fail(f"--sut {spec!r}: backend.{field} is {value!r}; if given, it must be a str.")
             if value:

@@ -254,6 +254,20 @@ class KubeBackend:
             _check(*self._conn.request("POST", f"{wire.EXTENSION}/reset", body={}), "reset")
         self.capabilities = self._capabilities()
 
+    @property
+    def name(self) -> str:
+        """For the conformance report: which server this is."""
+        return f"Kubernetes API at {self._conn.base}"
+
+    @property
+    def version(self) -> str | None:
+        """The server's ``/version`` gitVersion, when it serves one (read only by the report's probe)."""
+        try:
+            status, doc = self._conn.request("GET", "/version")
+        except KubeError:  # our own server has no /version
+            return None
+        return doc.get("gitVersion") if status == 200 and isinstance(doc, dict) else None
+
     def _capabilities(self) -> Capabilities:
         s = self.settings
         if s.extensions:
