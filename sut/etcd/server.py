@@ -15,6 +15,10 @@ Contract:
   each group and removes its data directory.
 - :meth:`EtcdProcess.kill_and_restart` is the fault the fault machine injects: SIGKILL,
   then the same command on the same data directory and ports.
+  :meth:`EtcdCluster.kill_and_restart_member` does the same to one member of the cluster
+  (:func:`local_cluster`) and returns once that member answers a linearizable read, which
+  it can only do when it has rejoined: it hears from a leader and has applied everything
+  committed before the read.
 """
 
 from __future__ import annotations
@@ -174,7 +178,7 @@ class EtcdProcess:
 
 class EtcdCluster:
     """Three etcd members on loopback (one temporary directory); ``endpoint`` names them all
-    as one gRPC target, for a round-robin channel."""
+    as one gRPC target, for a round-robin channel; ``endpoints[i]`` is member ``i`` alone."""
 
     def __init__(self, binary: str, size: int = 3):
         self.workdir = tempfile.mkdtemp(prefix="listwatch-etcd-cluster-")
@@ -202,6 +206,17 @@ class EtcdCluster:
                 wait_ready(client, deadline, m.proc, f"etcd {m.name}")
             except EtcdUnavailable as exc:
                 raise EtcdUnavailable(f"{exc}; log {m.log_path}:\n{m.log_tail()}") from None
+
+    def kill_and_restart_member(self, index: int) -> None:
+        """SIGKILL member ``index``, start it again on its data directory and ports, and wait
+        (at most :data:`START_DEADLINE`) until it answers a linearizable read: it has rejoined."""
+        m = self._members[index]
+        m.kill()
+        m.spawn()
+        try:
+            wait_ready(self.endpoints[index], time.monotonic() + START_DEADLINE, m.proc, f"etcd {m.name}")
+        except EtcdUnavailable as exc:
+            raise EtcdUnavailable(f"{exc}; log {m.log_path}:\n{m.log_tail()}") from None
 
     def stop(self) -> None:
         for m in self._members:
@@ -316,6 +331,11 @@ def _stop_on_sigterm() -> None:
 
 def cluster_endpoint() -> str:
     """A gRPC target naming every member of a three-member etcd cluster (started on first use)."""
+    return local_cluster().endpoint
+
+
+def local_cluster() -> EtcdCluster:
+    """The three-member etcd cluster this process started (starting it on first use)."""
     global _cluster
     with _lock:
         if _cluster is None:
@@ -330,7 +350,7 @@ def cluster_endpoint() -> str:
                 raise
             _cluster = cluster
             _stop_on_sigterm()
-        return _cluster.endpoint
+        return _cluster
 
 
 def stop_all() -> None:
