@@ -178,14 +178,20 @@ class EtcdWatch:
             answered = self.request_progress()
 
     def _read(self) -> None:
+        self._end(self._consume(self._call))
+
+    def _consume(self, call) -> str:
+        """Apply every response of ``call`` (on the reader thread); return why the stream ended."""
         try:
-            for resp in self._call:
+            for resp in call:
                 self.handle(resp)
-            reason = "etcd ended the watch stream"
+            return "etcd ended the watch stream"
         except grpc.RpcError as exc:
-            reason = f"watch stream failed: {exc.code().name}: {exc.details()}"
+            return f"watch stream failed: {exc.code().name}: {exc.details()}"
         except Exception as exc:  # noqa: BLE001 - a value we cannot decode ends the watch, with the cause
-            reason = f"watch stream could not be read: {type(exc).__name__}: {exc}"
+            return f"watch stream could not be read: {type(exc).__name__}: {exc}"
+
+    def _end(self, reason: str) -> None:
         with self._cond:
             if self._ended is None:
                 self._ended = reason
