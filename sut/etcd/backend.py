@@ -345,13 +345,20 @@ class EtcdBackend:
         self._watches: set[EtcdWatch] = set()
         self._closed = False
 
-    def _call(self, what: str, method, request):
+    def _call(self, what: str, method, request, *, idempotent: bool = False):
+        """One unary call. ``idempotent`` calls (reads) are sent again after UNAVAILABLE until
+        :data:`RPC_DEADLINE`, as etcd's own client does: with several members, a call can meet
+        one that just died (or a leader change) and the next try goes to another. Writes are
+        never sent twice: one that failed may still have been applied."""
         if self._closed:
             raise ListWatchError("backend is closed")
-        try:
-            return method(request, timeout=RPC_DEADLINE, wait_for_ready=True)
-        except grpc.RpcError as exc:
-            raise _rpc_error(what, exc) from None
+        deadline = time.monotonic() + RPC_DEADLINE
+        while True:
+            try:
+                return method(request, timeout=max(0.05, deadline - time.monotonic()), wait_for_ready=True)
+            except grpc.RpcError as exc:
+                if not (idempotent and exc.code() is grpc.StatusCode.UNAVAILABLE and time.monotonic() < deadline):
+                    raise _rpc_error(what, exc) from None
 
     # --- writes ------------------------------------------------------------------------
     def _txn(self, what: str, key: bytes, compare, op):
@@ -445,7 +452,8 @@ class EtcdBackend:
     def _snapshot(self, namespace: str | None, revision: int):
         """(revision, objects sorted by (namespace, name)) of ``namespace``'s range at ``revision`` (0: latest)."""
         lo, hi = codec.scope(self.prefix, namespace)
-        resp = self._call("range", self._kv.Range, rpc_pb2.RangeRequest(key=lo, range_end=hi, revision=revision))
+        resp = self._call("range", self._kv.Range, rpc_pb2.RangeRequest(key=lo, range_end=hi, revision=revision),
+                          idempotent=True)
         objects = sorted((codec.decode(kv) for kv in resp.kvs), key=lambda o: (o.namespace, o.name))
         return revision or resp.header.revision, objects
 
@@ -512,7 +520,8 @@ class EtcdBackend:
         """
         lo, _ = codec.scope(self.prefix, None)
         try:
-            self._call("range", self._kv.Range, rpc_pb2.RangeRequest(key=lo, revision=rv, count_only=True))
+            self._call("range", self._kv.Range, rpc_pb2.RangeRequest(key=lo, revision=rv, count_only=True),
+                       idempotent=True)
         except ListWatchError as exc:
             if isinstance(exc, Expired):
                 raise Expired(f"too old resource version: {rv} (etcd: {exc})") from None

@@ -210,8 +210,16 @@ class EtcdCluster:
     def kill_and_restart_member(self, index: int) -> None:
         """SIGKILL member ``index``, start it again on its data directory and ports, and wait
         (at most :data:`START_DEADLINE`) until it answers a linearizable read: it has rejoined."""
+        self.kill_member(index)
+        self.restart_member(index)
+
+    def kill_member(self, index: int) -> None:
+        """SIGKILL member ``index`` and reap it; :meth:`restart_member` brings it back."""
+        self._members[index].kill()
+
+    def restart_member(self, index: int) -> None:
+        """Start member ``index`` (killed before) on its data and ports; wait until it has rejoined."""
         m = self._members[index]
-        m.kill()
         m.spawn()
         try:
             wait_ready(self.endpoints[index], time.monotonic() + START_DEADLINE, m.proc, f"etcd {m.name}")
