@@ -61,3 +61,23 @@ def test_member_crash_ends_only_its_watches(etcd_cluster, backend):
     finally:
         for w in watches:
             w.close()
+
+
+def test_progress_reaches_the_last_write_on_every_member(backend):
+    """A follower may answer a progress request below the last acknowledged write
+    (tests/test_etcd_findings.py); request_progress asks again until it does not."""
+    watches = [backend.watch(namespace="ns1", allow_bookmarks=True) for _ in range(3)]
+    try:
+        for i in range(20):
+            rv = backend.create("ns1", f"o{i}", {}, "1")
+            backend.request_progress()
+            for w in watches:
+                events = []
+                while (ev := w.next(0.0 if events else 5.0)) is not None:
+                    events.append(ev)
+                bookmarks = [e.rv for e in events if e.type is EventType.BOOKMARK]
+                assert bookmarks and bookmarks[-1] >= rv, (
+                    f"ProgressLiveness: member {w.member}: no bookmark at or past {rv} after request_progress: {events}")
+    finally:
+        for w in watches:
+            w.close()
