@@ -95,6 +95,15 @@ def wait_ready(target: str, deadline: float, proc: subprocess.Popen | None = Non
         channel.close()
 
 
+def _advance_revision(target: str) -> None:
+    """Move a fresh etcd's revision past the small RVs (1, 2, 3...) the suite probes as
+    "future" before an example has seen any RV, so the first example answers like later ones."""
+    with grpc.insecure_channel(target) as channel:
+        kv = rpc_pb2_grpc.KVStub(channel)
+        for _ in range(WARMUP_REVISIONS):
+            kv.Put(rpc_pb2.PutRequest(key=b"/listwatch-warmup", value=b""), timeout=START_DEADLINE)
+
+
 class _Process:
     """One child process in its own group, with its log in a file."""
 
@@ -149,15 +158,7 @@ class EtcdProcess:
     def start(self) -> None:
         self._process.spawn()
         self._wait()
-        self._advance_revision()
-
-    def _advance_revision(self) -> None:
-        """Move a fresh etcd's revision past the small RVs (1, 2, 3...) the suite probes as
-        "future" before an example has seen any RV, so the first example answers like later ones."""
-        with grpc.insecure_channel(self.endpoint) as channel:
-            kv = rpc_pb2_grpc.KVStub(channel)
-            for _ in range(WARMUP_REVISIONS):
-                kv.Put(rpc_pb2.PutRequest(key=b"/listwatch-warmup", value=b""), timeout=START_DEADLINE)
+        _advance_revision(self.endpoint)
 
     def _wait(self) -> None:
         try:
@@ -206,6 +207,7 @@ class EtcdCluster:
                 wait_ready(client, deadline, m.proc, f"etcd {m.name}")
             except EtcdUnavailable as exc:
                 raise EtcdUnavailable(f"{exc}; log {m.log_path}:\n{m.log_tail()}") from None
+        _advance_revision(self.endpoints[0])
 
     def kill_and_restart_member(self, index: int) -> None:
         """SIGKILL member ``index``, start it again on its data directory and ports, and wait
