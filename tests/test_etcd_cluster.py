@@ -10,6 +10,8 @@ fault test (properties/test_faults.py with --sut etcd-cluster) relies on.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from sut.api import EventType, WatchClosed
@@ -27,12 +29,16 @@ def backend(etcd_cluster):
 def test_reads_go_on_while_a_member_is_down(etcd_cluster, backend):
     rv = backend.create("ns1", "a", {}, "1")
     for member in range(3):
+        pid = etcd_cluster.member_pid(member)
         etcd_cluster.kill_member(member)
         try:
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)  # gone and reaped: a zombie would still take signal 0
             pages = [backend.list(namespace="ns1") for _ in range(6)]  # every member in turn, twice
         finally:
             etcd_cluster.restart_member(member)
         assert all([o.name for o in p.items] == ["a"] and p.rv >= rv for p in pages)
+        assert etcd_cluster.member_pid(member) not in (None, pid)
 
 
 def test_member_crash_ends_only_its_watches(etcd_cluster, backend):
@@ -77,7 +83,8 @@ def test_progress_reaches_the_last_write_on_every_member(backend):
                     events.append(ev)
                 bookmarks = [e.rv for e in events if e.type is EventType.BOOKMARK]
                 assert bookmarks and bookmarks[-1] >= rv, (
-                    f"ProgressLiveness: member {w.member}: no bookmark at or past {rv} after request_progress: {events}")
+                    f"ProgressLiveness: member {w.member}: no bookmark at or past {rv} after request_progress: "
+                    f"{events}")
     finally:
         for w in watches:
             w.close()

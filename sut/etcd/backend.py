@@ -20,9 +20,10 @@
   follower answers with the revision it has applied, which can lag). The answer
   (``watch_id == -1``, ``header.revision``), like etcd's periodic progress notifications,
   becomes a BOOKMARK only once no write of this backend is in flight and every one at or
-  below that revision in the watch's key range has arrived on the stream (:meth:`EtcdWatch._release_bookmark`): etcd 3.4 answers progress requests on
-  a control channel that can overtake queued events, and an answer can also overtake the
-  response to the write itself.
+  below that revision in the watch's key range has arrived on the stream
+  (:meth:`EtcdWatch._release_bookmark`): etcd 3.4 answers progress requests on a control
+  channel that can overtake queued events, and an answer can also overtake the response
+  to the write itself.
 - ``close()`` cancels every stream, joins every reader thread and closes the channel.
   Every wait has a deadline (:data:`RPC_DEADLINE`).
 """
@@ -98,6 +99,9 @@ def _rpc_error(what: str, exc: grpc.RpcError) -> Exception:
 
 class EtcdWatch:
     """One watch on its own gRPC Watch stream; the contract's :class:`sut.api.Watch`.
+
+    ``seq`` numbers the backend's watches from 1; ``member`` is the cluster member the stream
+    is pinned to (None on a single etcd or proxy), see :meth:`EtcdBackend._place_watch`.
 
     ``periodic_progress`` (off) would also ask etcd for its periodic progress notifications;
     they are correct, but their timing changes which RVs the suite has seen, which makes

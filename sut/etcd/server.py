@@ -215,6 +215,11 @@ class EtcdCluster:
         self.kill_member(index)
         self.restart_member(index)
 
+    def member_pid(self, index: int) -> int | None:
+        """The process id of member ``index`` (of ``setpriv``, which execs etcd), None while it is down."""
+        proc = self._members[index].proc
+        return proc.pid if proc is not None and proc.poll() is None else None
+
     def kill_member(self, index: int) -> None:
         """SIGKILL member ``index`` and reap it; :meth:`restart_member` brings it back."""
         self._members[index].kill()
