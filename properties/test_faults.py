@@ -1,7 +1,9 @@
-"""The conformance machine with faults (server SIGKILL + restart, severed watch connections).
+"""The conformance machine with faults: a crashed server or cluster member, severed watch connections.
 
-Runs only with ``--sut etcd`` on an etcd the suite started itself (a user's etcd given with
---etcd-endpoint is never killed); skipped otherwise, with the reason.
+Runs with ``--sut etcd`` (SIGKILL + restart of the single etcd) and ``--sut etcd-cluster``
+(SIGKILL + restart of one of the three members, watches pinned to different members), only
+on etcds the suite started itself (a user's etcd given with --etcd-endpoint is never
+killed); skipped otherwise, with the reason.
 """
 
 from hypothesis import settings
@@ -11,33 +13,32 @@ import pytest
 from properties.faults import fault_machine
 
 FAULT_EXAMPLES = 40  # each example may restart etcd once (about 1-2 s)
+CLUSTER_FAULT_EXAMPLES = 60  # about 1 in 4 restarts a member (1-1.6 s each): 25-30 s
 
 
-class EtcdInjector:
-    """Faults on the local etcd: SIGKILL + restart on the same data dir; cancel one watch's stream."""
-
-    def __init__(self, process):
-        self.process = process
-
-    def restart_server(self) -> None:
-        self.process.kill_and_restart()
-
-    def sever(self, stream) -> None:
-        stream.sever()
+def _fault_settings(examples: int) -> settings:
+    return settings(settings(), max_examples=min(settings().max_examples, examples))
 
 
 def test_list_watch_contract_under_faults(sut):
     spec, factory, capabilities = sut
-    if spec != "etcd":
-        pytest.skip(f"fault injection is implemented for --sut etcd only (this run: --sut {spec})")
+    if spec not in ("etcd", "etcd-cluster"):
+        pytest.skip(f"fault injection is implemented for --sut etcd and etcd-cluster only (this run: --sut {spec})")
+    pytest.importorskip("aetcd.rpc", reason="the etcd extra is not installed (pip install -e .[etcd])")
     from sut.etcd import server
+    from sut.etcd.faults import EtcdClusterInjector, EtcdInjector
 
+    if spec == "etcd-cluster":
+        if server.etcd_binary() is None:
+            pytest.skip(server.unavailable_reason() or "no `etcd` binary on PATH")
+        injector = EtcdClusterInjector(server.local_cluster())
+        machine = fault_machine(injector.track(factory), capabilities, injector)
+        run_state_machine_as_test(machine, settings=_fault_settings(CLUSTER_FAULT_EXAMPLES))
+        return
     reason = server.unavailable_reason()
     if reason:
         pytest.skip(reason)
     if server.user_endpoint():
         pytest.skip("--etcd-endpoint names an etcd the suite did not start; it will not kill it")
-    injector = EtcdInjector(server.local_etcd())
-    machine = fault_machine(factory, capabilities, injector)
-    run_state_machine_as_test(machine, settings=settings(settings(), max_examples=min(
-        settings().max_examples, FAULT_EXAMPLES)))
+    machine = fault_machine(factory, capabilities, EtcdInjector(server.local_etcd()))
+    run_state_machine_as_test(machine, settings=_fault_settings(FAULT_EXAMPLES))

@@ -13,6 +13,7 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from model.guarantees import Guarantee as G
 from model.guarantees import Violation
+from properties.faults import fault_machine
 from properties.machine import conformance_machine
 
 KILL_SETTINGS = settings(max_examples=200, stateful_step_count=30, phases=[Phase.explicit, Phase.reuse, Phase.generate],
@@ -39,6 +40,31 @@ def test_suite_kills_etcd_mutant(etcd_endpoint, mutant, guarantees):
     assert violation.guarantee in guarantees, str(violation)
     assert str(violation).startswith(f"{violation.guarantee.name}: ")
     assert type(violation).__name__ == f"{violation.guarantee.name}Violation"
+
+
+# Member crashes take a second or more each, and only some examples crash a member that
+# serves a watch at the right moment: fewer, shorter programs than the plain kills.
+CLUSTER_KILL_SETTINGS = settings(KILL_SETTINGS, max_examples=100, stateful_step_count=50)
+
+
+@pytest.mark.parametrize(("mutant", "guarantees"), [
+    ("RecreateAfterCrash", {G.Unique}),
+    ("SilentAfterCrash", {G.Liveness, G.ProgressLiveness}),  # owes events, or a bookmark
+    ("ClosesEveryWatchOnCrash", {G.Liveness}),
+])
+def test_fault_machine_kills_etcd_cluster_mutant(etcd_cluster, mutant, guarantees):
+    from sut.etcd import mutants
+    from sut.etcd.faults import EtcdClusterInjector
+
+    factory = getattr(mutants, mutant)
+    injector = EtcdClusterInjector(etcd_cluster)
+    with pytest.raises((Violation, FlakyFailure)) as caught:
+        run_state_machine_as_test(fault_machine(injector.track(factory), factory.capabilities, injector),
+                                  settings=CLUSTER_KILL_SETTINGS)
+    violation = _violation(caught.value)
+    assert violation is not None, f"no Violation in {caught.value!r}"
+    assert violation.guarantee in guarantees, str(violation)
+    assert str(violation).startswith(f"{violation.guarantee.name}: ")
 
 
 def _violation(error: BaseException) -> Violation | None:

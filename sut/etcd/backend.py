@@ -16,12 +16,14 @@
   ``compact_revision`` means a compaction overtook a watch still catching up: it goes on
   from the compaction when nothing it owes is lost, else ends with WatchClosed.
 - ``request_progress`` sends etcd's progress request on every bookmark-enabled watch's
-  stream; the answer (``watch_id == -1``, ``header.revision``), like etcd's periodic
-  progress notifications, becomes a BOOKMARK only once no write of this backend is in
-  flight and every one at or below that revision in the watch's key range has arrived on
-  the stream (:meth:`EtcdWatch._release_bookmark`): etcd 3.4 answers progress requests on
-  a control channel that can overtake queued events, and an answer can also overtake the
-  response to the write itself.
+  stream, again while the answer is older than this backend's last acknowledged write (a
+  follower answers with the revision it has applied, which can lag). The answer
+  (``watch_id == -1``, ``header.revision``), like etcd's periodic progress notifications,
+  becomes a BOOKMARK only once no write of this backend is in flight and every one at or
+  below that revision in the watch's key range has arrived on the stream
+  (:meth:`EtcdWatch._release_bookmark`): etcd 3.4 answers progress requests on a control
+  channel that can overtake queued events, and an answer can also overtake the response
+  to the write itself.
 - ``close()`` cancels every stream, joins every reader thread and closes the channel.
   Every wait has a deadline (:data:`RPC_DEADLINE`).
 """
@@ -98,6 +100,9 @@ def _rpc_error(what: str, exc: grpc.RpcError) -> Exception:
 class EtcdWatch:
     """One watch on its own gRPC Watch stream; the contract's :class:`sut.api.Watch`.
 
+    ``seq`` numbers the backend's watches from 1; ``member`` is the cluster member the stream
+    is pinned to (None on a single etcd or proxy), see :meth:`EtcdBackend._place_watch`.
+
     ``periodic_progress`` (off) would also ask etcd for its periodic progress notifications;
     they are correct, but their timing changes which RVs the suite has seen, which makes
     Hypothesis's replays diverge (FlakyStrategyDefinition). Bookmarks come from request_progress.
@@ -119,6 +124,7 @@ class EtcdWatch:
         self._last_bookmark = 0
         self._pending_progress: int | None = None  # a progress revision not yet safe to forward
         self._progress_answers = 0
+        self._progress_revision = 0  # the highest revision a progress answer carried
         self.watch_id: int | None = None
         self._created = False
         self._ended: str | None = None  # why the stream ended (WatchClosed once drained)
@@ -126,7 +132,8 @@ class EtcdWatch:
         self._stopping = False
         self._requests: queue.Queue = queue.Queue()
         self._requests.put(rpc_pb2.WatchRequest(create_request=self._create_request()))
-        self._call = backend._watch_stub.Watch(self._request_stream())
+        self.seq, self.member, stub = backend._place_watch()
+        self._call = stub.Watch(self._request_stream())
         self._reader = threading.Thread(target=self._read, name="etcd-watch-reader", daemon=True)
         self._reader.start()
         with self._cond:
@@ -160,21 +167,35 @@ class EtcdWatch:
         self.send(rpc_pb2.WatchRequest(progress_request=rpc_pb2.WatchProgressRequest()))
         return answered
 
-    def wait_progress_answer(self, answered: int, deadline: float) -> bool:
-        """Wait until etcd answered one more progress request than ``answered`` (or the stream ended)."""
-        with self._cond:
-            return self._cond.wait_for(lambda: self._progress_answers > answered or self._ended is not None,
-                                       max(0.0, deadline - time.monotonic()))
+    def wait_progress_answer(self, answered: int, revision: int, deadline: float) -> None:
+        """Wait until etcd answered a progress request after the first ``answered`` answers, at
+        ``revision`` or later (or the stream ended, or ``deadline`` passed), asking again while
+        the answers are older: a member answers with the revision it has applied, and a
+        follower may not have applied yet a write the leader already acknowledged."""
+        while True:
+            with self._cond:
+                if not self._cond.wait_for(lambda: self._progress_answers > answered or self._ended is not None,
+                                           max(0.0, deadline - time.monotonic())):
+                    return
+                if self._ended is not None or self._progress_revision >= revision:
+                    return
+            answered = self.request_progress()
 
     def _read(self) -> None:
+        self._end(self._consume(self._call))
+
+    def _consume(self, call) -> str:
+        """Apply every response of ``call`` (on the reader thread); return why the stream ended."""
         try:
-            for resp in self._call:
+            for resp in call:
                 self.handle(resp)
-            reason = "etcd ended the watch stream"
+            return "etcd ended the watch stream"
         except grpc.RpcError as exc:
-            reason = f"watch stream failed: {exc.code().name}: {exc.details()}"
+            return f"watch stream failed: {exc.code().name}: {exc.details()}"
         except Exception as exc:  # noqa: BLE001 - a value we cannot decode ends the watch, with the cause
-            reason = f"watch stream could not be read: {type(exc).__name__}: {exc}"
+            return f"watch stream could not be read: {type(exc).__name__}: {exc}"
+
+    def _end(self, reason: str) -> None:
         with self._cond:
             if self._ended is None:
                 self._ended = reason
@@ -192,6 +213,7 @@ class EtcdWatch:
                 self._on_events(resp.events)
             elif not resp.created and (resp.watch_id == -1 or resp.watch_id == self.watch_id):
                 self._progress_answers += 1
+                self._progress_revision = max(self._progress_revision, resp.header.revision)
                 self.on_progress(resp.header.revision)
             self._release_bookmark()
             self._cond.notify_all()
@@ -321,18 +343,26 @@ class EtcdBackend:
         self._kv = rpc_pb2_grpc.KVStub(self._channel)
         self._watch_stub = rpc_pb2_grpc.WatchStub(self._channel)
         self._lock = threading.Lock()
+        self._watches_made = 0
         self._writes: list[OwnWrite] = []  # every write this backend acknowledged
         self._in_flight = 0  # write calls sent and not yet returned
         self._watches: set[EtcdWatch] = set()
         self._closed = False
 
-    def _call(self, what: str, method, request):
+    def _call(self, what: str, method, request, *, idempotent: bool = False):
+        """One unary call. ``idempotent`` calls (reads) are sent again after UNAVAILABLE until
+        :data:`RPC_DEADLINE`, as etcd's own client does: with several members, a call can meet
+        one that just died (or a leader change) and the next try goes to another. Writes are
+        never sent twice: one that failed may still have been applied."""
         if self._closed:
             raise ListWatchError("backend is closed")
-        try:
-            return method(request, timeout=RPC_DEADLINE, wait_for_ready=True)
-        except grpc.RpcError as exc:
-            raise _rpc_error(what, exc) from None
+        deadline = time.monotonic() + RPC_DEADLINE
+        while True:
+            try:
+                return method(request, timeout=max(0.05, deadline - time.monotonic()), wait_for_ready=True)
+            except grpc.RpcError as exc:
+                if not (idempotent and exc.code() is grpc.StatusCode.UNAVAILABLE and time.monotonic() < deadline):
+                    raise _rpc_error(what, exc) from None
 
     # --- writes ------------------------------------------------------------------------
     def _txn(self, what: str, key: bytes, compare, op):
@@ -426,7 +456,8 @@ class EtcdBackend:
     def _snapshot(self, namespace: str | None, revision: int):
         """(revision, objects sorted by (namespace, name)) of ``namespace``'s range at ``revision`` (0: latest)."""
         lo, hi = codec.scope(self.prefix, namespace)
-        resp = self._call("range", self._kv.Range, rpc_pb2.RangeRequest(key=lo, range_end=hi, revision=revision))
+        resp = self._call("range", self._kv.Range, rpc_pb2.RangeRequest(key=lo, range_end=hi, revision=revision),
+                          idempotent=True)
         objects = sorted((codec.decode(kv) for kv in resp.kvs), key=lambda o: (o.namespace, o.name))
         return revision or resp.header.revision, objects
 
@@ -493,11 +524,19 @@ class EtcdBackend:
         """
         lo, _ = codec.scope(self.prefix, None)
         try:
-            self._call("range", self._kv.Range, rpc_pb2.RangeRequest(key=lo, revision=rv, count_only=True))
+            self._call("range", self._kv.Range, rpc_pb2.RangeRequest(key=lo, revision=rv, count_only=True),
+                       idempotent=True)
         except ListWatchError as exc:
             if isinstance(exc, Expired):
                 raise Expired(f"too old resource version: {rv} (etcd: {exc})") from None
             # a future revision: etcd waits for it, and so does the watch
+
+    def _place_watch(self) -> tuple[int, int | None, rpc_pb2_grpc.WatchStub]:
+        """Where a new watch's stream goes: (its sequence number in this backend, the cluster
+        member it is pinned to or None, the stub to open it with)."""
+        with self._lock:
+            self._watches_made += 1
+            return self._watches_made, None, self._watch_stub
 
     def _unregister(self, watch: EtcdWatch) -> None:
         with self._lock:
@@ -512,10 +551,12 @@ class EtcdBackend:
             raise ListWatchError("backend is closed")
         # Wait for etcd's answers, so the bookmarks are queued when this returns: when a
         # bookmark shows up must not depend on timing, or Hypothesis's replays diverge.
+        with self._lock:
+            acknowledged = max((w.rev for w in self._writes), default=0)
         asked = [(w, w.request_progress()) for w in self.open_watches() if w.allow_bookmarks]
         deadline = time.monotonic() + RPC_DEADLINE
         for w, answered in asked:
-            w.wait_progress_answer(answered, deadline)
+            w.wait_progress_answer(answered, acknowledged, deadline)
 
     # --- compaction and lifecycle -----------------------------------------------------------
     def compact(self, rv: int) -> None:

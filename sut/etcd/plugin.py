@@ -44,3 +44,15 @@ def etcd_endpoint() -> str:
     if reason:
         pytest.skip(reason)
     return server.endpoint()
+
+
+@pytest.fixture(scope="session")
+def etcd_cluster():
+    """The three-member etcd cluster this process started (:class:`sut.etcd.server.EtcdCluster`),
+    whatever --sut says; skips without the etcd extra or the ``etcd`` binary."""
+    pytest.importorskip("aetcd.rpc", reason="the etcd extra is not installed (pip install -e .[etcd])")
+    from sut.etcd import server
+
+    if server.etcd_binary() is None:
+        pytest.skip("no `etcd` binary on PATH: install etcd 3.4 (Debian: apt-get install -y etcd-server)")
+    return server.local_cluster()

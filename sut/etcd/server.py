@@ -15,6 +15,10 @@ Contract:
   each group and removes its data directory.
 - :meth:`EtcdProcess.kill_and_restart` is the fault the fault machine injects: SIGKILL,
   then the same command on the same data directory and ports.
+  :meth:`EtcdCluster.kill_and_restart_member` does the same to one member of the cluster
+  (:func:`local_cluster`) and returns once that member answers a linearizable read, which
+  it can only do when it has rejoined: it hears from a leader and has applied everything
+  committed before the read.
 """
 
 from __future__ import annotations
@@ -91,6 +95,15 @@ def wait_ready(target: str, deadline: float, proc: subprocess.Popen | None = Non
         channel.close()
 
 
+def _advance_revision(target: str) -> None:
+    """Move a fresh etcd's revision past the small RVs (1, 2, 3...) the suite probes as
+    "future" before an example has seen any RV, so the first example answers like later ones."""
+    with grpc.insecure_channel(target) as channel:
+        kv = rpc_pb2_grpc.KVStub(channel)
+        for _ in range(WARMUP_REVISIONS):
+            kv.Put(rpc_pb2.PutRequest(key=b"/listwatch-warmup", value=b""), timeout=START_DEADLINE)
+
+
 class _Process:
     """One child process in its own group, with its log in a file."""
 
@@ -145,15 +158,7 @@ class EtcdProcess:
     def start(self) -> None:
         self._process.spawn()
         self._wait()
-        self._advance_revision()
-
-    def _advance_revision(self) -> None:
-        """Move a fresh etcd's revision past the small RVs (1, 2, 3...) the suite probes as
-        "future" before an example has seen any RV, so the first example answers like later ones."""
-        with grpc.insecure_channel(self.endpoint) as channel:
-            kv = rpc_pb2_grpc.KVStub(channel)
-            for _ in range(WARMUP_REVISIONS):
-                kv.Put(rpc_pb2.PutRequest(key=b"/listwatch-warmup", value=b""), timeout=START_DEADLINE)
+        _advance_revision(self.endpoint)
 
     def _wait(self) -> None:
         try:
@@ -174,7 +179,7 @@ class EtcdProcess:
 
 class EtcdCluster:
     """Three etcd members on loopback (one temporary directory); ``endpoint`` names them all
-    as one gRPC target, for a round-robin channel."""
+    as one gRPC target, for a round-robin channel; ``endpoints[i]`` is member ``i`` alone."""
 
     def __init__(self, binary: str, size: int = 3):
         self.workdir = tempfile.mkdtemp(prefix="listwatch-etcd-cluster-")
@@ -202,6 +207,31 @@ class EtcdCluster:
                 wait_ready(client, deadline, m.proc, f"etcd {m.name}")
             except EtcdUnavailable as exc:
                 raise EtcdUnavailable(f"{exc}; log {m.log_path}:\n{m.log_tail()}") from None
+        _advance_revision(self.endpoints[0])
+
+    def kill_and_restart_member(self, index: int) -> None:
+        """SIGKILL member ``index``, start it again on its data directory and ports, and wait
+        (at most :data:`START_DEADLINE`) until it answers a linearizable read: it has rejoined."""
+        self.kill_member(index)
+        self.restart_member(index)
+
+    def member_pid(self, index: int) -> int | None:
+        """The process id of member ``index`` (of ``setpriv``, which execs etcd), None while it is down."""
+        proc = self._members[index].proc
+        return proc.pid if proc is not None and proc.poll() is None else None
+
+    def kill_member(self, index: int) -> None:
+        """SIGKILL member ``index`` and reap it; :meth:`restart_member` brings it back."""
+        self._members[index].kill()
+
+    def restart_member(self, index: int) -> None:
+        """Start member ``index`` (killed before) on its data and ports; wait until it has rejoined."""
+        m = self._members[index]
+        m.spawn()
+        try:
+            wait_ready(self.endpoints[index], time.monotonic() + START_DEADLINE, m.proc, f"etcd {m.name}")
+        except EtcdUnavailable as exc:
+            raise EtcdUnavailable(f"{exc}; log {m.log_path}:\n{m.log_tail()}") from None
 
     def stop(self) -> None:
         for m in self._members:
@@ -316,6 +346,11 @@ def _stop_on_sigterm() -> None:
 
 def cluster_endpoint() -> str:
     """A gRPC target naming every member of a three-member etcd cluster (started on first use)."""
+    return local_cluster().endpoint
+
+
+def local_cluster() -> EtcdCluster:
+    """The three-member etcd cluster this process started (starting it on first use)."""
     global _cluster
     with _lock:
         if _cluster is None:
@@ -330,7 +365,7 @@ def cluster_endpoint() -> str:
                 raise
             _cluster = cluster
             _stop_on_sigterm()
-        return _cluster.endpoint
+        return _cluster
 
 
 def stop_all() -> None:
