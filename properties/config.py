@@ -25,7 +25,7 @@ class HarnessSettings:
     def call_deadline(self) -> float:
         """How long a backend call (a write, list, watch, compaction...) may take before it is
         reported as hung; ``next(timeout)`` gets ``timeout`` plus the wait budget."""
-        return self.wait_budget * 5
+        return self.wait_budget * 10
 
     @property
     def lifecycle_deadline(self) -> float:

@@ -34,7 +34,7 @@ from hypothesis import event, note
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
 from properties.harness import call
-from properties.machine import conformance_machine
+from properties.machine import conformance_machine, unless_failed
 from sut.api import Capabilities
 
 MAX_RESTARTS = 1  # per example
@@ -46,10 +46,11 @@ class Injector(Protocol):
     def sever(self, stream: object) -> None: ...
 
 
-def fault_machine(factory: Callable[[], object], capabilities: Capabilities,
-                  injector: Injector) -> type[RuleBasedStateMachine]:
-    """The conformance machine for ``factory``'s backends, plus fault rules driven by ``injector``."""
-    base = conformance_machine(factory, capabilities)
+def fault_machine(factory: Callable[[], object], capabilities: Capabilities, injector: Injector,
+                  checked=None) -> type[RuleBasedStateMachine]:
+    """The conformance machine for ``factory``'s backends (checking the ``checked`` guarantees, default
+    all), plus fault rules driven by ``injector``."""
+    base = conformance_machine(factory, capabilities, checked)
 
     class ListWatchUnderFaults(base):
         def __init__(self) -> None:
@@ -66,6 +67,7 @@ def fault_machine(factory: Callable[[], object], capabilities: Capabilities,
 
         @precondition(lambda self: self.restarts < MAX_RESTARTS and self._watch_with_history())
         @rule(watch=base.watches)
+        @unless_failed(targeted=False)
         def restart_server(self, watch):
             """SIGKILL the server serving ``watch`` (the one server, or its cluster member) and start
             it again on the same data; wait until it answers."""
@@ -82,6 +84,7 @@ def fault_machine(factory: Callable[[], object], capabilities: Capabilities,
                 note(f"restart_server hit {[h.label for h in hit_handles]}; the other watches go on")
 
         @rule(watch=base.watches)
+        @unless_failed(targeted=False)
         def sever_watch(self, watch):
             """Cut this watch's connection as a network fault would."""
             if watch.stream is not None:

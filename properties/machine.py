@@ -71,7 +71,7 @@ class BurstWrite:
     value: str
 
 
-def _unless_failed(*, targeted: bool):
+def unless_failed(*, targeted: bool):
     """Rules do nothing once a violation is recorded: the model no longer agrees with the backend,
     so judging more would blame the first bug's consequences (and the shrinker drops such steps)."""
 
@@ -203,7 +203,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
             return multiple() if rv is None else rv
 
         @initialize(target=rvs, writes=st.lists(s.writes, max_size=12))
-        @_unless_failed(targeted=True)
+        @unless_failed(targeted=True)
         def prepare(self, writes):
             """Seed a history before anything watches: writes (verb, namespace, name, labels, value)
             one after another, as the Kubernetes storage tests seed their data."""
@@ -211,23 +211,23 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
             return multiple(*(rv for rv in done if rv is not None))
 
         @rule(target=rvs, namespace=s.namespaces, name=s.names, labels=s.labels, value=s.values)
-        @_unless_failed(targeted=True)
+        @unless_failed(targeted=True)
         def create(self, namespace, name, labels, value):
             return self._returned(self._write(BurstWrite("create", namespace, name, labels, value)))
 
         @rule(target=rvs, namespace=s.namespaces, name=s.names, labels=s.labels, value=s.values,
               expect_rv=st.one_of(st.none(), rvs))
-        @_unless_failed(targeted=True)
+        @unless_failed(targeted=True)
         def update(self, namespace, name, labels, value, expect_rv):
             return self._returned(self._write(BurstWrite("update", namespace, name, labels, value), expect_rv))
 
         @rule(target=rvs, namespace=s.namespaces, name=s.names, expect_rv=st.one_of(st.none(), rvs))
-        @_unless_failed(targeted=True)
+        @unless_failed(targeted=True)
         def delete(self, namespace, name, expect_rv):
             return self._returned(self._write(BurstWrite("delete", namespace, name, {}, ""), expect_rv))
 
         @rule(target=rvs, writes=st.lists(s.writes, min_size=2, max_size=4, unique_by=lambda w: (w[1], w[2])))
-        @_unless_failed(targeted=True)
+        @unless_failed(targeted=True)
         def burst(self, writes):
             """Writes (verb, namespace, name, labels, value) to distinct objects from several threads at
             once; the model orders them by the RVs the backend returned."""
@@ -282,7 +282,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
         @rule(target=watches, namespace=s.watch_namespaces, label_selector=label_selectors,
               field_selector=field_selectors, rv=st.one_of(st.none(), st.just(0), rvs, s.aheads, s.oldest_retained),
               allow_bookmarks=bookmarks)
-        @_unless_failed(targeted=True)
+        @unless_failed(targeted=True)
         def watch(self, namespace, label_selector, field_selector, rv, allow_bookmarks):
             spec = WatchSpec(Filter(namespace, label_selector, field_selector), self._resolve(rv),
                              allow_bookmarks, False, self._label("watch"))
@@ -291,7 +291,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
         @precondition(lambda self: caps.initial_events and caps.bookmarks)
         @rule(target=watches, namespace=s.watch_namespaces, label_selector=label_selectors,
               field_selector=field_selectors, rv=st.one_of(st.none(), st.just(0), rvs, s.aheads))
-        @_unless_failed(targeted=True)
+        @unless_failed(targeted=True)
         def watch_list(self, namespace, label_selector, field_selector, rv):
             """A streaming list: send_initial_events=True with allow_bookmarks=True."""
             spec = WatchSpec(Filter(namespace, label_selector, field_selector), self._resolve(rv),
@@ -364,19 +364,19 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
                     break
 
         @rule(watch=watches)
-        @_unless_failed(targeted=False)
+        @unless_failed(targeted=False)
         def drain(self, watch):
             self._drain(watch)
 
         @rule(watch=consumes(watches))
-        @_unless_failed(targeted=False)
+        @unless_failed(targeted=False)
         def stop(self, watch):
             """The client closes the watch."""
             watch.stream = self._close_stream(watch)
             watch.model.closed = True
 
         @rule(target=watches, watch=consumes(watches))
-        @_unless_failed(targeted=True)
+        @unless_failed(targeted=True)
         def resume(self, watch):
             """The informer pattern: stop, then watch again from the last RV seen (or afresh)."""
             watch.stream = self._close_stream(watch)
@@ -393,7 +393,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
 
         @precondition(lambda self: caps.progress)
         @rule()
-        @_unless_failed(targeted=False)
+        @unless_failed(targeted=False)
         def request_progress(self):
             self.calls("request_progress()", HARNESS.call_deadline, self.backend.request_progress)
             for handle in self.handles:
@@ -420,7 +420,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
 
         @rule(target=rvs, namespace=s.watch_namespaces, label_selector=label_selectors,
               field_selector=field_selectors, rv=st.one_of(st.none(), st.just(0), rvs, s.aheads), limit=limits)
-        @_unless_failed(targeted=True)
+        @unless_failed(targeted=True)
         def list(self, namespace, label_selector, field_selector, rv, limit):
             spec = ListSpec(Filter(namespace, label_selector, field_selector), self._resolve(rv), None, limit,
                             self._label("list"))
@@ -429,7 +429,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
         @precondition(lambda self: caps.exact_list)
         @rule(target=rvs, namespace=s.watch_namespaces, label_selector=label_selectors,
               field_selector=field_selectors, rv=st.one_of(rvs, s.oldest_retained), limit=limits)
-        @_unless_failed(targeted=True)
+        @unless_failed(targeted=True)
         def list_exact(self, namespace, label_selector, field_selector, rv, limit):
             rv = self._resolve(rv)
             if rv is None:
@@ -440,7 +440,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
 
         @precondition(lambda self: self.paginated)
         @rule()
-        @_unless_failed(targeted=False)
+        @unless_failed(targeted=False)
         def list_next(self):
             """Fetch the next page of the oldest paginated list still in progress."""
             paged = self.paginated.pop(0)
@@ -458,7 +458,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
 
         @precondition(lambda self: caps.compaction)
         @rule(rv=st.one_of(rvs, st.just(s.Ahead(0)), s.oldest_retained))
-        @_unless_failed(targeted=False)
+        @unless_failed(targeted=False)
         def compact(self, rv):
             rv = self._resolve(rv)
             if rv is None or rv < 0:

@@ -58,12 +58,13 @@ class ConformanceCheck:
         selected = self.request.config.stash[SELECTED] or frozenset(G)
         return selected & applicable(capabilities)
 
-    def run(self, machine_for, capabilities) -> Campaign:
+    def run(self, machine_for, capabilities, settings=None) -> Campaign:
+        """Check ``machine_for(checked guarantees)`` with ``settings`` (default: the active profile)."""
         config = self.request.config
         checked = self.checked(capabilities)
         if not checked:
             pytest.skip("none of the selected guarantees applies to this backend's capabilities")
-        campaign = run_campaign(machine_for, checked, hypothesis_settings(), first_only=config.getoption("maxfail") == 1,
+        campaign = run_campaign(machine_for, checked, settings or hypothesis_settings(), first_only=config.getoption("maxfail") == 1,
                                 reproduce=config.getoption("--reproduce"))
         self.request.node.user_properties.append((RECORD_KEY, json.dumps(self._record(campaign))))
         if campaign.replayed_clean:

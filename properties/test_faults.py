@@ -6,9 +6,8 @@ on etcds the suite started itself (a user's etcd given with --etcd-endpoint is n
 killed); skipped otherwise, with the reason.
 """
 
-from hypothesis import settings
-from hypothesis.stateful import run_state_machine_as_test
 import pytest
+from hypothesis import settings
 
 from properties.faults import fault_machine
 
@@ -20,7 +19,7 @@ def _fault_settings(examples: int) -> settings:
     return settings(settings(), max_examples=min(settings().max_examples, examples))
 
 
-def test_list_watch_contract_under_faults(sut):
+def test_list_watch_contract_under_faults(sut, conformance):
     spec, factory, capabilities = sut
     if spec not in ("etcd", "etcd-cluster"):
         pytest.skip(f"fault injection is implemented for --sut etcd and etcd-cluster only (this run: --sut {spec})")
@@ -32,13 +31,14 @@ def test_list_watch_contract_under_faults(sut):
         if server.etcd_binary() is None:
             pytest.skip(server.unavailable_reason() or "no `etcd` binary on PATH")
         injector = EtcdClusterInjector(server.local_cluster())
-        machine = fault_machine(injector.track(factory), capabilities, injector)
-        run_state_machine_as_test(machine, settings=_fault_settings(CLUSTER_FAULT_EXAMPLES))
+        conformance.run(lambda checked: fault_machine(injector.track(factory), capabilities, injector, checked),
+                        capabilities, _fault_settings(CLUSTER_FAULT_EXAMPLES))
         return
     reason = server.unavailable_reason()
     if reason:
         pytest.skip(reason)
     if server.user_endpoint():
         pytest.skip("--etcd-endpoint names an etcd the suite did not start; it will not kill it")
-    machine = fault_machine(factory, capabilities, EtcdInjector(server.local_etcd()))
-    run_state_machine_as_test(machine, settings=_fault_settings(FAULT_EXAMPLES))
+    injector = EtcdInjector(server.local_etcd())
+    conformance.run(lambda checked: fault_machine(factory, capabilities, injector, checked),
+                    capabilities, _fault_settings(FAULT_EXAMPLES))

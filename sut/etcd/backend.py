@@ -349,6 +349,17 @@ class EtcdBackend:
         self._watches: set[EtcdWatch] = set()
         self._closed = False
 
+    name = "etcd (gRPC, as the apiserver's etcd3 storage drives it)"
+
+    @property
+    def version(self) -> str | None:
+        """The etcd server's version, for the conformance report (read once, by the probe)."""
+        try:
+            status = rpc_pb2_grpc.MaintenanceStub(self._channel).Status(rpc_pb2.StatusRequest(), timeout=RPC_DEADLINE)
+        except grpc.RpcError:
+            return None
+        return status.version or None
+
     def _call(self, what: str, method, request, *, idempotent: bool = False):
         """One unary call. ``idempotent`` calls (reads) are sent again after UNAVAILABLE until
         :data:`RPC_DEADLINE`, as etcd's own client does: with several members, a call can meet
