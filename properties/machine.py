@@ -389,10 +389,13 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
             return self._returned(self._list(spec))
 
         @precondition(lambda self: self.paginated)
-        @rule()
-        def list_next(self):
-            """Fetch the next page of the oldest paginated list still in progress."""
-            paged = self.paginated.pop(0)
+        @rule(paginated=s.paginated)
+        def list_next(self, paginated):
+            """Fetch the next page of a paginated list still in progress: ``paginated`` counts them from
+            the oldest (0), clamped to the newest, so older lists can wait while others continue."""
+            index = min(paginated, len(self.paginated) - 1)
+            paged = self.paginated.pop(index)
+            note(f"list_next continues {paged.model.spec.label}")
             kwargs = dict(paged.call, continue_token=paged.token)
             try:
                 page = call("list() with a continue token", self.backend.list, **kwargs)
@@ -403,7 +406,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
             rv, items, token = to_page("list() with a continue token", page)
             self._check(paged.model.next_page, rv, items, token)
             if token is not None:
-                self.paginated.insert(0, PagedList(paged.model, token, paged.call))
+                self.paginated.insert(index, PagedList(paged.model, token, paged.call))
 
         @precondition(lambda self: caps.compaction)
         @rule(rv=st.one_of(rvs, st.just(s.Ahead(0)), s.oldest_retained))
@@ -416,9 +419,15 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
 
         def teardown(self) -> None:
             try:
+                # late extras (duplicates, bookmarks): every stream stays watched for one quiet period
+                # after it delivered what it owes; the streams share that period instead of taking turns
                 for handle in self.handles:
                     if handle.stream is not None:
-                        self._drain(handle, quiet=HARNESS.quiet_period)  # late extras: duplicates, bookmarks
+                        self._drain(handle)
+                quiet_until = time.monotonic() + HARNESS.quiet_period
+                for handle in self.handles:
+                    if handle.stream is not None:
+                        self._drain(handle, quiet=max(quiet_until - time.monotonic(), 0.0))
                 if self.failure is not None:
                     raise self.failure
             finally:

@@ -44,6 +44,7 @@ class Ahead(int):
 
 aheads = st.integers(1, 3).map(Ahead)
 limits = st.integers(1, 2)
+paginated = st.integers(0, 2)  # which paginated list in progress list_next continues: 0 is the oldest
 
 
 class OldestRetained(int):
