@@ -344,16 +344,19 @@ class WatchModel:
         of a watch from N is Resumable (N within the history) or ExpiredNotPartial (N outside).
         """
         flt = self.spec.filter
-        if self.spec.exact and not self.delivered and isinstance(observed, Ev) and observed.type != BOOKMARK:
-            if self.start != Start.MUST_REPLAY:
-                return self._violation(G.ExpiredNotPartial,
-                                       f"partial replay from RV {self.spec.rv} instead of a full one or Expired",
-                                       missing, observed)
-            if self.spec.resumed_from:
-                return self._violation(G.Resumable, f"the first event skipped events after RV {self.spec.rv}",
-                                       missing, observed)
         first = observed[0] if isinstance(observed, list) and observed else observed
         upto = first.rv if isinstance(first, Ev) else math.inf
+        ahead = [(p.spec.label, e.rv) for p in self.peers for e in p.delivered if e.rv > missing.rv]
+        if (self.spec.exact and self.start != Start.MUST_REPLAY and self._replay_owed(missing)
+                and ((isinstance(first, Ev) and first.rv >= missing.rv) or ahead)):
+            # the stream (a bookmark, a later event) or another watch has moved past it
+            return self._violation(G.ExpiredNotPartial,
+                                   f"partial replay from RV {self.spec.rv} instead of a full one or Expired",
+                                   missing, observed)
+        if (self.spec.exact and not self.delivered and isinstance(observed, Ev) and observed.type != BOOKMARK
+                and self.spec.resumed_from):
+            return self._violation(G.Resumable, f"the first event skipped events after RV {self.spec.rv}",
+                                   missing, observed)
         missed = [(w, e) for w, e in self._pending_events(c) if e.rv < upto] or [
             (self.log.write_at(missing.rv), missing)]
         if all(e.type == DELETED and w.new is not None for w, e in missed) and not self._seen(self._is_exit):
@@ -364,12 +367,17 @@ class WatchModel:
                                    f"event lost for an object without a label that {flt.label_selector!r} negates",
                                    missing, observed)
         if default is G.Liveness:
-            ahead = [(p.spec.label, e.rv) for p in self.peers for e in p.delivered if e.rv > missing.rv]
             if ahead:
                 label, rv = ahead[0]
                 return self._violation(G.Reliable, f"expected event never arrived, although {label} already "
                                        f"received RV {rv}", missing, observed)
         return self._violation(default, problem, missing, observed)
+
+    def _replay_owed(self, missing: Ev) -> bool:
+        """Whether ``missing`` belongs to the replay: no event delivered yet, and its write was
+        acknowledged before watch() was called (a later write is a live event, not history)."""
+        return (not any(e.type != BOOKMARK for e in self.delivered)
+                and self.log.count_at(missing.rv) <= self.k_at_call)
 
     def _initial_state_gap(self, missing: Ev, observed: object) -> Violation:
         """The stream after the initial state does not continue from it; if objects that lack a
