@@ -122,11 +122,25 @@ class ListModel:
         start = self.position
         expected = expected_all[start:start + len(items)] if continue_token else expected_all[start:]
         if list(items) != expected:
-            raise self._explain(items, expected, guarantee, start)
+            raise self._explain(items, expected, guarantee, start, continue_token)
         self.position += len(items)
         self.pages += 1
 
-    def _explain(self, items: tuple[Obj, ...], expected: list[Obj], guarantee: G, start: int) -> Violation:
+    def _other_snapshot(self, items: tuple[Obj, ...], start: int, continue_token: str | None) -> int | None:
+        """The RV of another snapshot that this continue page is read from, if one explains it: the
+        objects after the previous page's last one, filtered, in that snapshot."""
+        previous = self._expected_items(self.snapshot_rv)[:start]
+        after = previous[-1].key if previous else None
+        for rv in reversed(self.log.rvs):
+            if rv == self.snapshot_rv:
+                continue
+            later = [o for o in self._expected_items(rv) if after is None or o.key > after]
+            if (later[:len(items)] if continue_token else later) == list(items):
+                return rv
+        return None
+
+    def _explain(self, items: tuple[Obj, ...], expected: list[Obj], guarantee: G, start: int,
+                 continue_token: str | None = None) -> Violation:
         flt = self.spec.filter
         where = f"items at RV {self.snapshot_rv}" + (f" from position {start}" if start else "")
         for obj in items:
@@ -138,6 +152,10 @@ class ListModel:
         wrongly_in = extra and all(flt.in_scope(o) and not flt.matches(o) for o in extra) and not missing
         trap_missing = missing and all(flt.absent_label_trap(o) for o in missing) and not extra
         if wrongly_in or trap_missing:
+            other = self._other_snapshot(items, start, continue_token) if self.pages else None
+            if other is not None:  # the selector is right; the page is from the wrong snapshot
+                return self._violation(guarantee, f"{where}: the page is the state at RV {other}", expected,
+                                       list(items))
             return self._violation(G.SelectorSemantics, f"{where}: selector matched wrongly", expected, list(items))
         if list(items) != sorted(items, key=lambda o: o.key):
             return self._violation(guarantee, f"{where}: not sorted by (namespace, name)", expected, list(items))

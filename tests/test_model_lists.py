@@ -289,3 +289,12 @@ def test_continue_token_outside_history_may_expire():
     lm = t.list(rv=1004, match="Exact", limit=2)
     lm.first_page(1004, (t.a1, t.b3), "t1")
     lm.next_failed(expired=True)
+
+
+def test_continue_page_from_a_later_state_is_pagination_snapshot_not_selector(s):
+    """With env!=prod, c (no env label) matches; the continue page is read from after c's delete: the
+    selector is right, the snapshot is not (PaginationSnapshot, never SelectorSemantics)."""
+    lm = s.list(limit=1, selector="env!=prod")
+    lm.first_page(1009, (s.b3,), "t1")
+    s.log.acknowledge([(1011, s.c4.key, None)])
+    assert page2(lm, 1009, [s.e9]) is G.PaginationSnapshot
