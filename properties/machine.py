@@ -158,7 +158,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
         def _returned(self, rv: int | None):
             return multiple() if rv is None else rv
 
-        @initialize(target=rvs, writes=st.lists(s.writes, max_size=12))
+        @initialize(target=rvs, writes=st.lists(s.seed_writes, max_size=12))
         def prepare(self, writes):
             """Seed a history before anything watches: writes (verb, namespace, name, labels, value)
             one after another, as the Kubernetes storage tests seed their data."""
@@ -388,12 +388,19 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
                             self._label("list"))
             return self._returned(self._list(spec))
 
-        @precondition(lambda self: self.paginated)
+        def _continuable(self) -> list[PagedList]:
+            """The paginated lists in progress whose snapshot a write has since left behind. A list is
+            continued only then: its next page must still come from the first page's snapshot (or be
+            Expired once that is compacted), which a list continued before anything changed cannot show."""
+            return [p for p in self.paginated if p.model.snapshot_rv < self.log.last_rv]
+
+        @precondition(lambda self: self._continuable())
         @rule(paginated=s.paginated)
         def list_next(self, paginated):
-            """Fetch the next page of a paginated list still in progress: ``paginated`` counts them from
-            the oldest (0), clamped to the newest, so older lists can wait while others continue."""
-            index = min(paginated, len(self.paginated) - 1)
+            """Fetch the next page of a paginated list in progress: ``paginated`` counts the lists that can
+            continue from the oldest (0), clamped to the newest, so older lists can wait while others go on."""
+            lists = self._continuable()
+            index = self.paginated.index(lists[min(paginated, len(lists) - 1)])
             paged = self.paginated.pop(index)
             note(f"list_next continues {paged.model.spec.label}")
             kwargs = dict(paged.call, continue_token=paged.token)
