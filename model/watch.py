@@ -327,7 +327,8 @@ class WatchModel:
             return self._violation(G.InitialEventsEnd, "no initial-events-end bookmark after the initial events",
                                    "BOOKMARK initial-events-end", "nothing")
         _, missing = self._next_expected(c)
-        if not self.spec.exact and not c.live and (self.delivered or self.spec.rv == 0):
+        if (not self.spec.exact and not c.live and (self.delivered or self.spec.rv == 0)
+                and self._before_call(missing)):
             return self._initial_state_gap(missing, "nothing")
         return self._missing(c, missing, G.Liveness, "nothing", "expected event never arrived")
 
@@ -376,8 +377,12 @@ class WatchModel:
     def _replay_owed(self, missing: Ev) -> bool:
         """Whether ``missing`` belongs to the replay: no event delivered yet, and its write was
         acknowledged before watch() was called (a later write is a live event, not history)."""
-        return (not any(e.type != BOOKMARK for e in self.delivered)
-                and self.log.count_at(missing.rv) <= self.k_at_call)
+        return not any(e.type != BOOKMARK for e in self.delivered) and self._before_call(missing)
+
+    def _before_call(self, ev: Ev) -> bool:
+        """Whether the write behind ``ev`` was acknowledged before watch() was called: losing it right
+        after the initial state means a stale start (InitialState); a later write is a live event."""
+        return self.log.count_at(ev.rv) <= self.k_at_call
 
     def _initial_state_gap(self, missing: Ev, observed: object) -> Violation:
         """The stream after the initial state does not continue from it; if objects that lack a
@@ -476,7 +481,8 @@ class WatchModel:
                                    "BOOKMARK initial-events-end", ev)
         nxt = self._next_expected(c)
         expected = nxt[1] if nxt else None
-        if not self.spec.exact and not c.live and expected is not None and ev.rv > expected.rv:
+        if (not self.spec.exact and not c.live and expected is not None and ev.rv > expected.rv
+                and self._before_call(expected)):
             return self._initial_state_gap(expected, ev)
         if (ev.type == DELETED and expected is not None and expected.type == DELETED
                 and ev.obj.key == expected.obj.key and ev.obj.with_rv(expected.rv) == expected.obj):
@@ -559,7 +565,7 @@ class WatchModel:
                                    "BOOKMARK initial-events-end", ev)
         nxt = self._next_expected(c)
         if nxt is not None and nxt[1].rv <= ev.rv:
-            if not self.spec.exact and not c.live:
+            if not self.spec.exact and not c.live and self._before_call(nxt[1]):
                 return self._initial_state_gap(nxt[1], ev)
             return self._violation(G.Bookmarkable, f"bookmark at RV {ev.rv} ahead of an undelivered event",
                                    nxt[1], ev)
