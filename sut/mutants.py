@@ -274,11 +274,13 @@ class RegistrationRace(MemoryBackend):
         _skip_next = False
 
         def process(self, event):
-            if self._skip_next:
-                with self._cond:
+            with self._cond:
+                # an event at or below the watcher's RV, still queued when it registered, is not the
+                # write after watch() (skipping it would make the loss depend on the dispatcher's timing)
+                if self._skip_next and event.rv > self.rv:
                     self._skip_next = False
-                    self.rv = max(self.rv, event.rv)
-                return
+                    self.rv = event.rv
+                    return
             super().process(event)
 
 
