@@ -240,7 +240,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
             return f"{kind} #{self.counter}"
 
         @rule(target=watches, namespace=s.watch_namespaces, label_selector=label_selectors,
-              field_selector=field_selectors, rv=st.one_of(st.none(), st.just(0), rvs, s.aheads, s.oldest_retained),
+              field_selector=field_selectors, rv=st.one_of(s.from_state, rvs, s.aheads, s.oldest_retained),
               allow_bookmarks=bookmarks)
         def watch(self, namespace, label_selector, field_selector, rv, allow_bookmarks):
             spec = WatchSpec(Filter(namespace, label_selector, field_selector), self._resolve(rv),
@@ -420,7 +420,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
                 self.paginated.insert(index, PagedList(paged.model, token, paged.call))
 
         @precondition(lambda self: caps.compaction)
-        @rule(rv=st.one_of(rvs, st.just(s.Ahead(0)), s.oldest_retained))
+        @rule(rv=st.one_of(rvs, s.oldest_retained))
         def compact(self, rv):
             rv = self._resolve(rv)
             if rv is None or rv < 0:

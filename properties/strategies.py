@@ -47,7 +47,12 @@ class Ahead(int):
 
 
 aheads = st.integers(1, 3).map(Ahead)
-limits = st.integers(1, 2)
+# a watch's start modes, a quarter each: from a state (rv=None or 0), from an RV handed out, from the
+# future (Ahead), or around the edge of the declared history (OldestRetained)
+from_state = st.sampled_from((None, 0))
+# mostly pages of one, the smallest page that leaves a remainder to continue: with a choice of the
+# sizes one and two alike, few lists had a remainder that a later list_next could meet
+limits = st.sampled_from((1, 1, 1, 2))
 paginated = st.integers(0, 2)  # which paginated list in progress list_next continues: 0 is the oldest
 
 
@@ -60,4 +65,4 @@ class OldestRetained(int):
 
 
 # -2 is the edge: the newest RV with a write after it that the history no longer covers
-oldest_retained = st.integers(-2, 1).map(OldestRetained)
+oldest_retained = st.integers(-4, 1).map(OldestRetained)
