@@ -64,5 +64,6 @@ class OldestRetained(int):
         return f"OldestRetained({int(self)})"
 
 
-# -2 is the edge: the newest RV with a write after it that the history no longer covers
+# -1 is the newest RV a watch may be refused at, -2 the one before it (the ring's edge); -4 and -3 reach RVs
+# that only a grown ring could still replay
 oldest_retained = st.integers(-4, 1).map(OldestRetained)
