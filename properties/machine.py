@@ -93,6 +93,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
             self.retention = Retention(caps.history)
             self.handles: list[WatchHandle] = []
             self.paginated: list[PagedList] = []
+            self.lists: list[ListModel] = []
             self.counter = 0
             self.failure: Violation | None = None
 
@@ -377,7 +378,8 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
 
         # --- lists ---------------------------------------------------------------------
         def _list(self, spec: ListSpec) -> int | None:
-            model = ListModel(spec, self.log, self.retention)
+            model = ListModel(spec, self.log, self.retention, [*self.lists, *(h.model for h in self.handles)])
+            self.lists.append(model)
             f = spec.filter
             kwargs = dict(namespace=f.namespace, label_selector=f.label_selector, field_selector=f.field_selector,
                           rv=spec.rv, match=spec.match, limit=spec.limit)
