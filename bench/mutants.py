@@ -42,7 +42,7 @@ from sut.mutants import MUTANTS  # noqa: E402
 
 SETTINGS = dict(max_examples=300, stateful_step_count=50, deadline=None, database=None,
                 suppress_health_check=list(HealthCheck), report_multiple_bugs=False)
-RULE_CALL = re.compile(r"^\s*(?:[\w, ]+ = )?state\.(\w+)\(")
+RULE_CALL = re.compile(r"^\s*(?:[\w, ()]+ = )?state\.(\w+)\(")  # also "(rvs_0,) = state.prepare("
 
 
 class RunTimeout(BaseException):

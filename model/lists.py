@@ -16,7 +16,7 @@ import attrs
 from model.guarantees import Guarantee as G
 from model.guarantees import Violation
 from model.history import History
-from model.objects import Obj
+from model.objects import ADDED, MODIFIED, Obj
 from model.retention import Retention, Start
 from model.selectors import Filter
 
@@ -43,8 +43,12 @@ class ListSpec:
 class ListModel:
     """Checks the pages of one list request as they come back."""
 
-    def __init__(self, spec: ListSpec, log: History, retention: Retention):
+    def __init__(self, spec: ListSpec, log: History, retention: Retention, peers: list | None = None):
         self.spec, self.log, self.retention = spec, log, retention
+        # the other lists and watches on the same backend (ListModel, WatchModel): evidence that the
+        # backend matches objects lacking a label that a selector negates
+        self.peers = peers or []
+        self.matched_trap = False  # a page held an object lacking a label its selector negates
         self.subject = spec.describe()
         self.last_rv_at_call = log.last_rv
         self.max_rv_at_call = log.max_handed_out
@@ -122,11 +126,36 @@ class ListModel:
         start = self.position
         expected = expected_all[start:start + len(items)] if continue_token else expected_all[start:]
         if list(items) != expected:
-            raise self._explain(items, expected, guarantee, start)
+            raise self._explain(items, expected, guarantee, start, continue_token)
         self.position += len(items)
         self.pages += 1
+        self.matched_trap = self.matched_trap or any(self.spec.filter.absent_label_trap(o) for o in items)
 
-    def _explain(self, items: tuple[Obj, ...], expected: list[Obj], guarantee: G, start: int) -> Violation:
+    def _other_snapshot(self, items: tuple[Obj, ...], start: int, continue_token: str | None) -> int | None:
+        """The RV of another snapshot that this continue page is read from, if one explains it: the
+        objects after the previous page's last one, filtered, in that snapshot."""
+        previous = self._expected_items(self.snapshot_rv)[:start]
+        after = previous[-1].key if previous else None
+        for rv in reversed(self.log.rvs):
+            if rv == self.snapshot_rv:
+                continue
+            later = [o for o in self._expected_items(rv) if after is None or o.key > after]
+            if (later[:len(items)] if continue_token else later) == list(items):
+                return rv
+        return None
+
+    def _trap_matched_elsewhere(self) -> bool:
+        for peer in self.peers:
+            if getattr(peer, "matched_trap", False):
+                return True
+            flt = peer.spec.filter
+            if any(e.obj is not None and e.type in (ADDED, MODIFIED) and flt.absent_label_trap(e.obj)
+                   for e in getattr(peer, "delivered", ())):
+                return True
+        return False
+
+    def _explain(self, items: tuple[Obj, ...], expected: list[Obj], guarantee: G, start: int,
+                 continue_token: str | None = None) -> Violation:
         flt = self.spec.filter
         where = f"items at RV {self.snapshot_rv}" + (f" from position {start}" if start else "")
         for obj in items:
@@ -138,6 +167,13 @@ class ListModel:
         wrongly_in = extra and all(flt.in_scope(o) and not flt.matches(o) for o in extra) and not missing
         trap_missing = missing and all(flt.absent_label_trap(o) for o in missing) and not extra
         if wrongly_in or trap_missing:
+            # a stale page explains it too: the continue page of a list (whose first page was right),
+            # or any page once the backend was seen matching such objects elsewhere
+            stale = self.pages or (trap_missing and self._trap_matched_elsewhere())
+            other = self._other_snapshot(items, start, continue_token) if stale else None
+            if other is not None:  # the selector is right; the page is from the wrong snapshot
+                return self._violation(guarantee, f"{where}: the page is the state at RV {other}", expected,
+                                       list(items))
             return self._violation(G.SelectorSemantics, f"{where}: selector matched wrongly", expected, list(items))
         if list(items) != sorted(items, key=lambda o: o.key):
             return self._violation(guarantee, f"{where}: not sorted by (namespace, name)", expected, list(items))

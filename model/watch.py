@@ -327,7 +327,8 @@ class WatchModel:
             return self._violation(G.InitialEventsEnd, "no initial-events-end bookmark after the initial events",
                                    "BOOKMARK initial-events-end", "nothing")
         _, missing = self._next_expected(c)
-        if not self.spec.exact and not c.live and (self.delivered or self.spec.rv == 0):
+        if (not self.spec.exact and not c.live and (self.delivered or self.spec.rv == 0)
+                and self._before_call(missing)):
             return self._initial_state_gap(missing, "nothing")
         return self._missing(c, missing, G.Liveness, "nothing", "expected event never arrived")
 
@@ -344,16 +345,19 @@ class WatchModel:
         of a watch from N is Resumable (N within the history) or ExpiredNotPartial (N outside).
         """
         flt = self.spec.filter
-        if self.spec.exact and not self.delivered and isinstance(observed, Ev) and observed.type != BOOKMARK:
-            if self.start != Start.MUST_REPLAY:
-                return self._violation(G.ExpiredNotPartial,
-                                       f"partial replay from RV {self.spec.rv} instead of a full one or Expired",
-                                       missing, observed)
-            if self.spec.resumed_from:
-                return self._violation(G.Resumable, f"the first event skipped events after RV {self.spec.rv}",
-                                       missing, observed)
         first = observed[0] if isinstance(observed, list) and observed else observed
         upto = first.rv if isinstance(first, Ev) else math.inf
+        ahead = [(p.spec.label, e.rv) for p in self.peers for e in p.delivered if e.rv > missing.rv]
+        if (self.spec.exact and self.start != Start.MUST_REPLAY and self._replay_owed(missing)
+                and ((isinstance(first, Ev) and first.rv >= missing.rv) or ahead)):
+            # the stream (a bookmark, a later event) or another watch has moved past it
+            return self._violation(G.ExpiredNotPartial,
+                                   f"partial replay from RV {self.spec.rv} instead of a full one or Expired",
+                                   missing, observed)
+        if (self.spec.exact and not self.delivered and isinstance(observed, Ev) and observed.type != BOOKMARK
+                and self.spec.resumed_from):
+            return self._violation(G.Resumable, f"the first event skipped events after RV {self.spec.rv}",
+                                   missing, observed)
         missed = [(w, e) for w, e in self._pending_events(c) if e.rv < upto] or [
             (self.log.write_at(missing.rv), missing)]
         if all(e.type == DELETED and w.new is not None for w, e in missed) and not self._seen(self._is_exit):
@@ -364,12 +368,21 @@ class WatchModel:
                                    f"event lost for an object without a label that {flt.label_selector!r} negates",
                                    missing, observed)
         if default is G.Liveness:
-            ahead = [(p.spec.label, e.rv) for p in self.peers for e in p.delivered if e.rv > missing.rv]
             if ahead:
                 label, rv = ahead[0]
                 return self._violation(G.Reliable, f"expected event never arrived, although {label} already "
                                        f"received RV {rv}", missing, observed)
         return self._violation(default, problem, missing, observed)
+
+    def _replay_owed(self, missing: Ev) -> bool:
+        """Whether ``missing`` belongs to the replay: no event delivered yet, and its write was
+        acknowledged before watch() was called (a later write is a live event, not history)."""
+        return not any(e.type != BOOKMARK for e in self.delivered) and self._before_call(missing)
+
+    def _before_call(self, ev: Ev) -> bool:
+        """Whether the write behind ``ev`` was acknowledged before watch() was called: losing it right
+        after the initial state means a stale start (InitialState); a later write is a live event."""
+        return self.log.count_at(ev.rv) <= self.k_at_call
 
     def _initial_state_gap(self, missing: Ev, observed: object) -> Violation:
         """The stream after the initial state does not continue from it; if objects that lack a
@@ -468,7 +481,8 @@ class WatchModel:
                                    "BOOKMARK initial-events-end", ev)
         nxt = self._next_expected(c)
         expected = nxt[1] if nxt else None
-        if not self.spec.exact and not c.live and expected is not None and ev.rv > expected.rv:
+        if (not self.spec.exact and not c.live and expected is not None and ev.rv > expected.rv
+                and self._before_call(expected)):
             return self._initial_state_gap(expected, ev)
         if (ev.type == DELETED and expected is not None and expected.type == DELETED
                 and ev.obj.key == expected.obj.key and ev.obj.with_rv(expected.rv) == expected.obj):
@@ -551,7 +565,7 @@ class WatchModel:
                                    "BOOKMARK initial-events-end", ev)
         nxt = self._next_expected(c)
         if nxt is not None and nxt[1].rv <= ev.rv:
-            if not self.spec.exact and not c.live:
+            if not self.spec.exact and not c.live and self._before_call(nxt[1]):
                 return self._initial_state_gap(nxt[1], ev)
             return self._violation(G.Bookmarkable, f"bookmark at RV {ev.rv} ahead of an undelivered event",
                                    nxt[1], ev)

@@ -34,7 +34,7 @@ from hypothesis import event, note
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
 from properties.harness import call
-from properties.machine import conformance_machine, unless_failed
+from properties.machine import conformance_machine
 from sut.api import Capabilities
 
 MAX_RESTARTS = 1  # per example
@@ -67,7 +67,6 @@ def fault_machine(factory: Callable[[], object], capabilities: Capabilities, inj
 
         @precondition(lambda self: self.restarts < MAX_RESTARTS and self._watch_with_history())
         @rule(watch=base.watches)
-        @unless_failed(targeted=False)
         def restart_server(self, watch):
             """SIGKILL the server serving ``watch`` (the one server, or its cluster member) and start
             it again on the same data; wait until it answers."""
@@ -84,7 +83,6 @@ def fault_machine(factory: Callable[[], object], capabilities: Capabilities, inj
                 note(f"restart_server hit {[h.label for h in hit_handles]}; the other watches go on")
 
         @rule(watch=base.watches)
-        @unless_failed(targeted=False)
         def sever_watch(self, watch):
             """Cut this watch's connection as a network fault would."""
             if watch.stream is not None:

@@ -19,6 +19,8 @@ values = st.sampled_from(("0", "1"))
 labels = st.dictionaries(st.sampled_from(LABEL_KEYS), st.sampled_from(LABEL_VALUES), max_size=2)
 watch_namespaces = st.one_of(st.none(), namespaces)
 writes = st.tuples(st.sampled_from(("create", "update", "delete")), namespaces, names, labels, values)
+# prepare()'s history: creates twice as likely, so the store holds enough objects to page through
+seed_writes = st.tuples(st.sampled_from(("create", "update", "create", "delete")), namespaces, names, labels, values)
 
 
 def _requirement(key: str, a: str, b: str, form: int) -> str:
@@ -29,10 +31,12 @@ def _requirement(key: str, a: str, b: str, form: int) -> str:
 requirements = st.builds(_requirement, st.sampled_from(LABEL_KEYS), st.sampled_from(LABEL_VALUES),
                          st.sampled_from(LABEL_VALUES), st.integers(0, 6))
 label_selectors = st.one_of(st.just(""), st.lists(requirements, min_size=1, max_size=2).map(",".join))
-field_selectors = st.sampled_from((
-    "", "metadata.name=a", "metadata.name!=a", "metadata.namespace=ns1", "metadata.namespace!=ns10",
+# no field selector half of the time, as for label selectors: a filter that matches little leaves
+# pages with nothing to paginate and watches with nothing to see
+field_selectors = st.one_of(st.just(""), st.sampled_from((
+    "metadata.name=a", "metadata.name!=a", "metadata.namespace=ns1", "metadata.namespace!=ns10",
     "metadata.name==b", "metadata.name=b,metadata.namespace=ns10",
-))
+)))
 
 
 class Ahead(int):
@@ -43,7 +47,13 @@ class Ahead(int):
 
 
 aheads = st.integers(1, 3).map(Ahead)
-limits = st.integers(1, 2)
+# a watch's start modes, a quarter each: from a state (rv=None or 0), from an RV handed out, from the
+# future (Ahead), or around the edge of the declared history (OldestRetained)
+from_state = st.sampled_from((None, 0))
+# mostly pages of one, the smallest page that leaves a remainder to continue: with a choice of the
+# sizes one and two alike, few lists had a remainder that a later list_next could meet
+limits = st.sampled_from((1, 1, 1, 2))
+paginated = st.integers(0, 2)  # which paginated list in progress list_next continues: 0 is the oldest
 
 
 class OldestRetained(int):
@@ -54,4 +64,6 @@ class OldestRetained(int):
         return f"OldestRetained({int(self)})"
 
 
+# -1 is the newest RV a watch may be refused at, -2 the one before it (the ring's edge); -4 and -3 reach RVs
+# that only a grown ring could still replay
 oldest_retained = st.integers(-4, 1).map(OldestRetained)

@@ -286,11 +286,13 @@ class RegistrationRace(MemoryBackend):
         _skip_next = False
 
         def process(self, event):
-            if self._skip_next:
-                with self._cond:
+            with self._cond:
+                # an event at or below the watcher's RV, still queued when it registered, is not the
+                # write after watch() (skipping it would make the loss depend on the dispatcher's timing)
+                if self._skip_next and event.rv > self.rv:
                     self._skip_next = False
-                    self.rv = max(self.rv, event.rv)
-                return
+                    self.rv = event.rv
+                    return
             super().process(event)
 
 
@@ -333,13 +335,18 @@ class SlowWatcherDropsEvents(MemoryBackend):
 
 
 class ReorderedBatch(MemoryBackend):
-    """Events of one dispatch batch (what queued up while the dispatcher was busy) reach each
-    watcher newest first."""
+    """Events of one dispatch batch reach each watcher newest first. The dispatcher lingers a few
+    milliseconds after an event arrives to batch what follows (and takes what queued up while it was
+    busy), so two writes in a row form one batch whatever the thread scheduling."""
+
+    LINGER = 0.005  # seconds
 
     def _dispatch_loop(self):
         while True:
             with self._lock:
                 self._incoming_cond.wait_for(lambda: self._incoming)
+                if len(self._incoming) == 1 and self._incoming[0] is not None:
+                    self._incoming_cond.wait(self.LINGER)  # woken early by the next write
                 batch = list(self._incoming)
                 self._incoming.clear()
                 watchers = list(self._watchers)

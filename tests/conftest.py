@@ -24,10 +24,10 @@ KILL_SETTINGS = settings(max_examples=300, stateful_step_count=50, deadline=None
                          suppress_health_check=list(HealthCheck))
 
 
-def first_violation(factory, capabilities, run_settings=KILL_SETTINGS) -> Violation | None:
-    """Run the conformance machine against ``factory``; return the violation found, or None."""
+def first_violation(factory, capabilities, run_settings=KILL_SETTINGS, machine=None) -> Violation | None:
+    """Run the conformance machine (or ``machine``) against ``factory``; return the violation found, or None."""
     try:
-        run_state_machine_as_test(conformance_machine(factory, capabilities), settings=run_settings)
+        run_state_machine_as_test(machine or conformance_machine(factory, capabilities), settings=run_settings)
     except Violation as violation:
         return violation
     except FlakyFailure as flaky:  # found, but the replay did not fail again: still a finding

@@ -84,6 +84,18 @@ def test_list_missing_object_lacking_label_is_selector_semantics(s):
     assert first(s.list(selector="env!=dev"), 1009, [s.a6]) is G.SelectorSemantics
 
 
+def test_stale_list_missing_an_object_lacking_label_is_list_consistent_once_such_objects_matched(s):
+    """A page one write behind (without f, which lacks env) at the current RV reads like a selector
+    that drops objects lacking env; an earlier list that returned such an object (c) settles it."""
+    f11 = put(s.log, obj("f", 1011))
+    earlier = s.list(selector="env!=dev")
+    earlier.first_page(1011, (s.a6, s.c4, f11), None)
+    stale = ListModel(ListSpec(Filter("ns1", "env!=dev")), s.log, s.retention, [earlier])
+    assert first(stale, 1011, [s.a6, s.c4]) is G.ListConsistent
+    alone = ListModel(ListSpec(Filter("ns1", "env!=dev")), s.log, s.retention)
+    assert first(alone, 1011, [s.a6, s.c4]) is G.SelectorSemantics  # nothing to tell the two apart
+
+
 def test_list_with_non_matching_object_is_selector_semantics(s):
     assert first(s.list(selector="env=dev"), 1009, [s.a6, s.b3, s.e9]) is G.SelectorSemantics
 
@@ -289,3 +301,12 @@ def test_continue_token_outside_history_may_expire():
     lm = t.list(rv=1004, match="Exact", limit=2)
     lm.first_page(1004, (t.a1, t.b3), "t1")
     lm.next_failed(expired=True)
+
+
+def test_continue_page_from_a_later_state_is_pagination_snapshot_not_selector(s):
+    """With env!=prod, c (no env label) matches; the continue page is read from after c's delete: the
+    selector is right, the snapshot is not (PaginationSnapshot, never SelectorSemantics)."""
+    lm = s.list(limit=1, selector="env!=prod")
+    lm.first_page(1009, (s.b3,), "t1")
+    s.log.acknowledge([(1011, s.c4.key, None)])
+    assert page2(lm, 1009, [s.e9]) is G.PaginationSnapshot

@@ -455,6 +455,36 @@ def test_partial_replay_outside_window_is_expired_not_partial(s):
     assert violation(w, s.del_b) is G.ExpiredNotPartial
 
 
+def test_bookmark_past_a_replay_gap_outside_window_is_expired_not_partial(s):
+    """A bookmark claims the replay complete although its first event never came: a partial replay,
+    not a lost live event (the ring's edge served one evicted event too many)."""
+    w = watch(s.log, 1003, history=2, allow_bookmarks=True)
+    with pytest.raises(Violation) as info:
+        w.observe(bookmark(1010))
+    assert w.refine(info.value, []).guarantee is G.ExpiredNotPartial
+
+
+def test_replay_gap_outside_window_that_a_peer_moved_past_is_expired_not_partial(s):
+    w = watch(s.log, 1003, history=2)
+    peer = watch(s.log, 1004)
+    feed(peer, s.del_b)
+    w.peers.append(peer)
+    assert w.owed().guarantee is G.ExpiredNotPartial
+
+
+def test_live_event_lost_after_watch_outside_window_is_not_a_replay_gap(s):
+    """A write acknowledged after watch() is not history: losing it is Reliable, not ExpiredNotPartial."""
+    w = watch(s.log, 1003, flt=Filter(None, "", "metadata.name=d"), history=2)
+    d12 = put(s.log, obj("d", 1012))
+    peer = watch(s.log, 1010)
+    feed(peer, added(d12))
+    d13 = put(s.log, obj("d", 1013, "v2"))
+    feed(peer, modified(d13))
+    w.peers.append(peer)
+    assert w.owed().guarantee is G.Reliable
+    assert violation(w, modified(d13)) is G.Reliable
+
+
 def test_silence_outside_window_is_liveness(s):
     """Neither a replay nor Expired: nothing partial was seen yet, so it is a liveness failure."""
     w = watch(s.log, 1003, history=2)

@@ -54,6 +54,23 @@ def test_owed_initial_objects(s):
     assert w.owed().guarantee is G.InitialState
 
 
+def test_live_exit_lost_right_after_the_initial_state_is_filter_transitions(s):
+    """The lost event's write came after watch(): not a stale start (InitialState) but a selector exit
+    without DELETED, named for its kind as on a live watch."""
+    w = watch(s.log, flt=Filter(None, "!app"))
+    feed(w, added(s.a4), added(s.b3))
+    put(s.log, obj("a", 1006, "v3", app="x"))
+    assert w.owed().guarantee is G.FilterTransitions
+
+
+def test_live_event_skipped_right_after_the_initial_state_is_reliable(s):
+    w = watch(s.log)
+    feed(w, added(s.a4), added(s.b3))
+    put(s.log, obj("c", 1006))
+    a8 = put(s.log, obj("a", 1008, "v3"))
+    assert violation(w, modified(a8)) is G.Reliable
+
+
 def test_stale_initial_object_for_rv_none_is_initial_state(s):
     assert violation(watch(s.log), added(s.a1)) is G.InitialState
 

@@ -50,9 +50,11 @@ class CompactionAsEmptyStream(EtcdBackend):
 class _EagerProgress(EtcdWatch):
     def on_progress(self, revision: int) -> None:
         if self.allow_bookmarks and revision >= self.floor:
-            # mutation: the bookmark jumps ahead of the live events queued (after the initial ones)
+            # mutation: the bookmark jumps ahead of the live events queued (after the initial ones, and
+            # after any bookmark already queued: overtaking a bookmark would be a second bug)
             live = next((i for i, e in enumerate(self._out) if e.rv > self.floor), len(self._out))
-            self._out.insert(live, Event(EventType.BOOKMARK, revision))
+            queued = max((i + 1 for i, e in enumerate(self._out) if e.type is EventType.BOOKMARK), default=0)
+            self._out.insert(max(live, queued), Event(EventType.BOOKMARK, revision))
 
 
 class ProgressBeforeEvents(EtcdBackend):
