@@ -302,10 +302,13 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
                 call(f"close() on {handle.label}", handle.stream.close)
             return None
 
-        def _drain(self, handle: WatchHandle, quiet: float = 0.0) -> None:
+        def _drain(self, handle: WatchHandle, quiet: float = 0.0, quiet_from: float | None = None) -> None:
             """Read until the watch delivered all it owes (or the budget ends), then whatever else
-            arrives within ``quiet`` seconds of the previous event."""
+            arrives until the stream has been silent for ``quiet`` seconds: since the previous event,
+            or since ``quiet_from`` (a ``time.monotonic()`` instant) when that is later. Teardown
+            passes one instant for every watch, so their quiet periods run together."""
             deadline = time.monotonic() + HARNESS.wait_budget
+            last = -float("inf")
             while handle.stream is not None and self.failure is None:
                 owed = handle.model.owed()
                 if owed is None:
@@ -314,10 +317,13 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
                 if remaining <= 0:
                     self._check(_raise, owed)
                     break
-                self._next(handle, min(remaining, HARNESS.poll_interval))
+                if self._next(handle, min(remaining, HARNESS.poll_interval)):
+                    last = time.monotonic()
+            last = max(last, time.monotonic() if quiet_from is None else quiet_from)
             for _ in range(MAX_EXTRA_POLLS):
-                if handle.stream is None or not self._next(handle, quiet):
+                if handle.stream is None or not self._next(handle, max(last + quiet - time.monotonic(), 0.0)):
                     break
+                last = time.monotonic()
 
         @rule(watch=watches)
         def drain(self, watch):
@@ -416,9 +422,10 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
 
         def teardown(self) -> None:
             try:
+                quiet_from = time.monotonic()
                 for handle in self.handles:
-                    if handle.stream is not None:
-                        self._drain(handle, quiet=HARNESS.quiet_period)  # late extras: duplicates, bookmarks
+                    if handle.stream is not None:  # late extras: duplicates, bookmarks
+                        self._drain(handle, quiet=HARNESS.quiet_period, quiet_from=quiet_from)
                 if self.failure is not None:
                     raise self.failure
             finally:
