@@ -47,6 +47,19 @@ def reports_for_target() -> tuple[list, list]:
     return list(latest.values()), list(db.failures(state=FailureState.SHRUNK).fetch(key))
 
 
+def stop(proc: subprocess.Popen, seconds: float) -> tuple[str, str]:
+    """Stop the campaign's process group: SIGINT (ctrl-C), then SIGTERM, then SIGKILL, 30 s apart.
+    With several workers HypoFuzz does not always exit on SIGINT alone."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        os.killpg(proc.pid, sig)
+        try:
+            out, _ = proc.communicate(timeout=30)
+            return out, f"stopped after {seconds:.0f} s with {sig.name}"
+        except subprocess.TimeoutExpired:
+            continue
+    return "", f"did not stop after {seconds:.0f} s"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=300)
@@ -64,9 +77,7 @@ def main() -> None:
         out, _ = proc.communicate(timeout=args.seconds)
         ended = f"exited by itself with code {proc.returncode}"
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGINT)
-        out, _ = proc.communicate(timeout=60)
-        ended = f"stopped with SIGINT after {args.seconds:.0f} s"
+        out, ended = stop(proc, args.seconds)
     wall = time.time() - started
     load_after = os.getloadavg()
 
