@@ -15,6 +15,9 @@ same load, and the medians are reported. Steps are counted honestly: Hypothesis 
 ``check_invariants`` once when a machine is made and once after every rule, so steps are
 those calls minus the machines made. Nothing here asserts on time.
 
+This reads Hypothesis's stateful internals (``setup_state()``, ``Rule``, the rule markers,
+``check_invariants``), as of Hypothesis 6.155; a benchmark may, the suite does not.
+
     python bench/harness.py [--repeats 5] [--examples 150] [--out bench/results/harness.md]
 """
 
