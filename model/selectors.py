@@ -171,10 +171,15 @@ class Filter:
             return False
         if self.namespace is not None and obj.namespace != self.namespace:
             return False
-        if not all(f.matches(obj) for f in self.fields):
-            return False
-        labels = obj.label_map
-        return all(r.matches(labels) for r in self.labels)
+        for f in self.fields:
+            if not f.matches(obj):
+                return False
+        if self.labels:
+            labels = obj.label_map
+            for r in self.labels:
+                if not r.matches(labels):
+                    return False
+        return True
 
     def in_scope(self, obj: Obj) -> bool:
         """Whether the namespace part alone admits ``obj``."""

@@ -15,12 +15,17 @@ starts: the state after the first ``k`` writes (r0 lies between write k-1 and wr
 An observed event keeps the candidates that explain it; when none is left, the guarantee
 broken is named by comparing the event with the most plausible candidate. Candidates for
 writes acknowledged later are added lazily while only initial ADDED events have arrived.
-Cost per event is proportional to the number of live candidates, and the cursor of each
-candidate only moves forward, so checking a stream is linear in the history.
+Candidates are kept cheap, so checking a stream is linear in the history: a candidate
+in its initial phase holds only how many initial objects it still owes (which ones can be
+recomputed from the history when a failure is explained), an initial ADDED event is
+matched against the interval of ``k`` in which its object is current, and live candidates
+with the same cursor, which differ only in r0, are kept as one candidate holding all their
+``k``. The cursor of each candidate only moves forward.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 
 import attrs
@@ -61,10 +66,18 @@ class WatchSpec:
 
 @attrs.define
 class _Candidate:
-    k: int  # r0 is in [rv of write k-1, rv of write k)
-    pending: dict[Key, Obj]  # initial objects not delivered yet
+    """Start states that explain the events so far: r0 is in [rv of write k-1, rv of write k) for
+    each k in ``ks``. Several ``ks`` only for a live candidate: the same cursor, so the same future
+    events, and the states differ only in how low a bookmark may be."""
+
+    ks: list[int]  # ascending
+    pending: int  # how many initial objects are not delivered yet (0 once live)
     live: bool  # the initial phase is over
     cursor: int  # index of the first write whose event is not delivered yet
+
+    @property
+    def k(self) -> int:
+        return self.ks[0]
 
 
 class WatchModel:
@@ -91,7 +104,7 @@ class WatchModel:
             self.floor = spec.rv
             self.start = retention.watch_from(spec.rv, log)
             k = log.count_at(spec.rv)
-            self.candidates = [_Candidate(k, {}, True, k)]
+            self.candidates = [_Candidate([k], 0, True, k)]
             return
         self.floor = -math.inf
         self.start = Start.MUST_REPLAY
@@ -106,6 +119,9 @@ class WatchModel:
             self._next_k = log.count_at(spec.rv)
         self.candidates = []
         self._extendable = True
+        self._visible = -1  # objects matching the filter in the state after _next_k - 1 writes
+        self._windows: dict[Key, list] = {}  # per initial key: [lo, hi], the k in which its object is current
+        self._window = [0, math.inf]  # the k consistent with every initial key
         self._extend()
 
     # --- candidates ----------------------------------------------------------------
@@ -114,22 +130,71 @@ class WatchModel:
         return self.spec.send_initial_events and self.spec.allow_bookmarks
 
     def _extend(self) -> None:
-        """Add candidates for states that writes acknowledged since make possible."""
-        while self._extendable and self._next_k <= len(self.log.writes):
+        """Add candidates for states that writes acknowledged since make possible.
+
+        A state qualifies when every initial object delivered so far is current in it (``k``
+        within ``_window``); it then owes the objects matching the filter less those delivered.
+        """
+        flt, writes = self.spec.filter, self.log.writes
+        while self._extendable and self._next_k <= len(writes):
             k = self._next_k
             self._next_k += 1
-            state = self.log.state_after(k)
-            visible = {key: o for key, o in state.items() if self.spec.filter.matches(o)}
-            if all(visible.get(key) == obj for key, obj in self.initial_keys.items()):
-                pending = {key: o for key, o in visible.items() if key not in self.initial_keys}
-                self.candidates.append(_Candidate(k, pending, False, k))
+            if self._visible < 0:
+                self._visible = sum(1 for o in self.log.state_after(k).values() if flt.matches(o))
+            else:  # the state after k writes is the one after k - 1 writes and write k - 1
+                w = writes[k - 1]
+                self._visible += flt.matches(w.new) - flt.matches(w.prev)
+                if w.key in self.initial_keys and w.rv > self.initial_keys[w.key].rv:
+                    self._narrow(w.key, hi=k - 1)
+            if self._window[0] <= k <= self._window[1]:
+                self.candidates.append(_Candidate([k], self._visible - len(self.initial_keys), False, k))
 
-    def _r0_possible(self, c: _Candidate) -> bool:
-        """Whether r0 can still lie in the candidate's interval and at or above the requested minimum."""
+    def _current_window(self, obj: Obj) -> list:
+        """[lo, hi]: the k for which ``obj`` is in the filtered state after k writes ([inf, -inf]: none)."""
+        log = self.log
+        write = log.write_at(obj.rv)
+        if write is None or write.key != obj.key or write.new != obj or not self.spec.filter.matches(obj):
+            return [math.inf, -math.inf]
+        lo = bisect.bisect_left(log.rvs, obj.rv) + 1
+        key_rvs = log._versions[obj.key][0]
+        i = bisect.bisect_right(key_rvs, obj.rv)
+        hi = bisect.bisect_left(log.rvs, key_rvs[i]) if i < len(key_rvs) else math.inf
+        return [lo, hi]
+
+    def _narrow(self, key: Key, hi: int) -> None:
+        window = self._windows[key]
+        window[1] = min(window[1], hi)
+        self._window[1] = min(self._window[1], hi)
+
+    def _note_initial(self, obj: Obj, window: list | None) -> None:
+        """Record an ADDED event that may be an initial one (``window``: its ``_current_window``, if known)."""
+        replaced = obj.key in self.initial_keys
+        self.initial_keys[obj.key] = obj
+        self._windows[obj.key] = window = window or self._current_window(obj)
+        if replaced:
+            windows = self._windows.values()
+            self._window = [max([0, *(w[0] for w in windows)]), min([math.inf, *(w[1] for w in windows)])]
+        else:
+            self._window = [max(self._window[0], window[0]), min(self._window[1], window[1])]
+
+    def _pending_objects(self, c: _Candidate) -> dict[Key, Obj]:
+        """The initial objects candidate ``c`` still owes (recomputed, to explain a failure)."""
+        if not c.pending:
+            return {}
+        flt = self.spec.filter
+        return {key: o for key, o in self.log.state_after(c.k).items()
+                if flt.matches(o) and key not in self.initial_keys}
+
+    def _r0_possible(self, c: _Candidate) -> _Candidate | None:
+        """The candidate with only the k whose interval can still hold r0 at or above the requested
+        minimum (None if no k is left)."""
         if self.spec.exact:
-            return True
-        after = self.log.rv_after(c.k)
-        return after is None or after > self.min_r0
+            return c
+        # rv_after(k) > min_r0, or no write k yet: every k from the writes at or below min_r0 on
+        first = bisect.bisect_left(c.ks, self.log.count_at(self.min_r0)) if self.min_r0 > -math.inf else 0
+        if first == 0:
+            return c
+        return attrs.evolve(c, ks=c.ks[first:]) if first < len(c.ks) else None
 
     def _next_expected(self, c: _Candidate) -> tuple[int, Ev] | None:
         writes, flt = self.log.writes, self.spec.filter
@@ -145,8 +210,12 @@ class WatchModel:
         c.cursor = i
         return None
 
-    def _step(self, c: _Candidate, ev: Ev) -> _Candidate | None:
-        """The candidate after ``ev``, or None if it cannot explain ``ev``."""
+    def _possible(self) -> list[_Candidate]:
+        return [c for c in map(self._r0_possible, self.candidates) if c is not None]
+
+    def _step(self, c: _Candidate, ev: Ev, window: list | None) -> _Candidate | None:
+        """The candidate after ``ev``, or None if it cannot explain ``ev``; ``window`` is the
+        ``_current_window`` of an ADDED event's object that is not an initial key yet."""
         log = self.log
         if ev.type == BOOKMARK:
             if c.pending:
@@ -156,29 +225,57 @@ class WatchModel:
                 hi = log.rv_after(c.k)
                 ok = (not c.live and (lo is None or lo <= ev.rv) and (hi is None or ev.rv < hi)
                       and ev.rv >= self.min_r0)
-                return attrs.evolve(c, live=True) if ok else None
+                return _Candidate(c.ks, c.pending, True, c.cursor) if ok else None
             if self.needs_end_bookmark and not self.end_seen:
                 return None
-            if not self.spec.exact and lo is not None and ev.rv < lo:
-                return None
+            ks = c.ks
+            if not self.spec.exact:  # only the k with rv_before(k) <= ev.rv
+                ks = ks[:bisect.bisect_right(ks, log.count_at(ev.rv))]
+                if not ks:
+                    return None
             nxt = self._next_expected(c)
             if nxt is not None and nxt[1].rv <= ev.rv:
                 return None
-            return attrs.evolve(c, live=True)
-        if not c.live and ev.type == ADDED and c.pending.get(ev.obj.key) == ev.obj and ev.rv == ev.obj.rv:
-            pending = dict(c.pending)
-            del pending[ev.obj.key]
-            return attrs.evolve(c, pending=pending)
+            return _Candidate(ks, c.pending, True, c.cursor)
+        if (not c.live and ev.type == ADDED and c.pending and window is not None and window[0] <= c.k <= window[1]
+                and ev.rv == ev.obj.rv):
+            return _Candidate(c.ks, c.pending - 1, False, c.cursor)
         if c.pending or (self.needs_end_bookmark and not self.end_seen):
             return None
         nxt = self._next_expected(c)
         if nxt is None or nxt[1] != ev:
             return None
-        return attrs.evolve(c, live=True, cursor=nxt[0] + 1)
+        return _Candidate(c.ks, c.pending, True, nxt[0] + 1)
 
     def _best(self, candidates: list[_Candidate]) -> _Candidate:
-        """The candidate an explanation is given against: the one closest to the call."""
-        return min(candidates, key=lambda c: (abs(c.k - self.k_at_call), -c.k))
+        """The candidate an explanation is given against: the one whose k is closest to the call."""
+        closest = []
+        for c in candidates:
+            i = bisect.bisect_left(c.ks, self.k_at_call)
+            closest += [(k, c) for k in c.ks[max(i - 1, 0):i + 1]]
+        k, c = min(closest, key=lambda kc: (abs(kc[0] - self.k_at_call), -kc[0]))
+        return attrs.evolve(c, ks=[k])
+
+    @staticmethod
+    def _merged(candidates: list[_Candidate]) -> list[_Candidate]:
+        """Live candidates with the same cursor joined into one (their ``ks`` merged)."""
+        out, by_cursor = [], {}
+        for c in candidates:
+            if not c.live:
+                out.append(c)
+            elif c.cursor not in by_cursor:
+                by_cursor[c.cursor] = c
+                out.append(c)
+            else:
+                into = by_cursor[c.cursor]  # the lists are the survivors' own: extend the longer one
+                ks, more = (into.ks, c.ks) if len(into.ks) >= len(c.ks) else (c.ks, into.ks)
+                if ks[-1] < more[0]:
+                    ks.extend(more)
+                else:
+                    for k in more:
+                        bisect.insort(ks, k)
+                into.ks = ks
+        return out
 
     # --- observing -----------------------------------------------------------------
     def observe(self, ev: Ev) -> None:
@@ -189,14 +286,17 @@ class WatchModel:
                                   f"{self.retention.compacted}", "Expired", ev)
         if ev.type == BOOKMARK:
             self._check_bookmark(ev)
-        survivors = [c for c in self.candidates if self._r0_possible(c)]
-        survivors = [s for s in (self._step(c, ev) for c in survivors) if s is not None]
+        window = None  # needed only while some candidate may take ev as an initial object
+        if (ev.type == ADDED and ev.obj.key not in self.initial_keys
+                and (self._extendable or not all(c.live for c in self.candidates))):
+            window = self._current_window(ev.obj)
+        survivors = [s for s in (self._step(c, ev, window) for c in self._possible()) if s is not None]
         if not survivors:
             raise self._diagnose(ev)
-        self.candidates = survivors
-        self._record(ev)
+        self.candidates = self._merged(survivors)
+        self._record(ev, window)
 
-    def _record(self, ev: Ev) -> None:
+    def _record(self, ev: Ev, window: list | None = None) -> None:
         self.delivered.append(ev)
         if ev.type == BOOKMARK:
             self.last_bookmark = ev.rv
@@ -211,7 +311,7 @@ class WatchModel:
         self.delivered_rvs.add(ev.rv)
         self.max_event_rv = max(self.max_event_rv, ev.rv)
         if ev.type == ADDED and self._extendable:
-            self.initial_keys[ev.obj.key] = ev.obj
+            self._note_initial(ev.obj, window)
         else:
             self._extendable = False
 
@@ -303,7 +403,7 @@ class WatchModel:
                 G.ExpiredNotPartial, f"no Expired for RV {self.spec.rv}, older than compaction at "
                 f"{self.retention.compacted}", "Expired", "nothing")
         self._extend()
-        live = [c for c in self.candidates if self._r0_possible(c)]
+        live = self._possible()
         for c in live:
             if not c.pending and (not self.needs_end_bookmark or self.end_seen) and self._next_expected(c) is None:
                 if self.progress_owed is None:
@@ -316,13 +416,13 @@ class WatchModel:
                                    "initial state at an RV not older than requested", list(self.delivered))
         c = self._best(live)
         if c.pending:
-            flt = self.spec.filter
-            if all(flt.absent_label_trap(o) for o in c.pending.values()):
+            flt, owed_objects = self.spec.filter, self._pending_objects(c).values()
+            if all(flt.absent_label_trap(o) for o in owed_objects):
                 return self._violation(G.SelectorSemantics, f"initial objects without a label that "
                                        f"{flt.label_selector!r} negates never arrived",
-                                       sorted(c.pending.values(), key=lambda o: o.key), "nothing")
+                                       sorted(owed_objects, key=lambda o: o.key), "nothing")
             return self._violation(G.InitialState, "initial objects never arrived",
-                                   sorted(c.pending.values(), key=lambda o: o.key), "nothing")
+                                   sorted(owed_objects, key=lambda o: o.key), "nothing")
         if self.needs_end_bookmark and not self.end_seen:
             return self._violation(G.InitialEventsEnd, "no initial-events-end bookmark after the initial events",
                                    "BOOKMARK initial-events-end", "nothing")
@@ -446,13 +546,13 @@ class WatchModel:
             return self._violation(G.Ordered, f"event at RV {missing.rv} arrived after the event at RV "
                                    f"{observed.rv}", missing, shown)
         if violation.guarantee is G.Bookmarkable and observed.type == BOOKMARK:
-            live = [c for c in self.candidates if self._r0_possible(c)] or self.candidates
+            live = self._possible() or self.candidates
             return self._missing(self._best(live), missing, G.Reliable, [observed, *later],
                                  f"event at RV {missing.rv} lost: the bookmark at RV {observed.rv} claimed it")
         return violation
 
     def _diagnose(self, ev: Ev) -> Violation:
-        live = [c for c in self.candidates if self._r0_possible(c)] or self.candidates
+        live = self._possible() or self.candidates
         if not live:
             return self._violation(G.InitialState, "no start state is consistent with the writes since",
                                    "initial state at an RV not older than requested", ev)
@@ -461,7 +561,8 @@ class WatchModel:
             return self._diagnose_bookmark(c, ev)
         before_r0 = self.log.rv_before(c.k)
         if c.pending or (not c.live and ev.type == ADDED and before_r0 is not None and ev.rv <= before_r0):
-            pending = sorted(c.pending.values(), key=lambda o: o.key) or "no more initial objects"
+            owed_objects = self._pending_objects(c).values()
+            pending = sorted(owed_objects, key=lambda o: o.key) or "no more initial objects"
             flt = self.spec.filter
             if ev.type == ADDED and ev.obj.key in self.initial_keys:
                 return self._violation(G.Unique, "initial object delivered twice", "each object once", ev)
@@ -471,7 +572,7 @@ class WatchModel:
             if not flt.matches(ev.obj):
                 return self._violation(G.SelectorSemantics, "initial object does not match the selector",
                                        pending, ev)
-            if any(flt.absent_label_trap(o) for o in c.pending.values()):
+            if any(flt.absent_label_trap(o) for o in owed_objects):
                 return self._violation(G.SelectorSemantics, f"initial objects without a label that "
                                        f"{flt.label_selector!r} negates are missing", pending, ev)
             return self._violation(G.InitialState, "initial events do not match the state at any allowed r0",
@@ -540,15 +641,15 @@ class WatchModel:
         return self._violation(G.FilterTransitions, "event carries the wrong object", expected, ev)
 
     def _diagnose_bookmark(self, c: _Candidate, ev: Ev) -> Violation:
-        flt = self.spec.filter
-        if (c.pending and self.spec.rv != 0 and all(flt.absent_label_trap(o) for o in c.pending.values())
+        flt, owed_objects = self.spec.filter, self._pending_objects(c).values()
+        if (c.pending and self.spec.rv != 0 and all(flt.absent_label_trap(o) for o in owed_objects)
                 and not self._seen(self._matched_trap)):  # rv=0 may start from a stale state
             return self._violation(G.SelectorSemantics, f"initial objects without a label that "
                                    f"{flt.label_selector!r} negates never arrived",
-                                   sorted(c.pending.values(), key=lambda o: o.key), ev)
+                                   sorted(owed_objects, key=lambda o: o.key), ev)
         if c.pending:
             return self._violation(G.InitialState, "bookmark before all initial objects arrived",
-                                   sorted(c.pending.values(), key=lambda o: o.key), ev)
+                                   sorted(owed_objects, key=lambda o: o.key), ev)
         log = self.log
         if ev.initial_events_end:
             if c.live:

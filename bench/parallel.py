@@ -1,0 +1,100 @@
+"""Benchmark parallel scaling: wall time of the whole default suite under the ci profile,
+without xdist, with ``-n 1`` and with ``-n 2``, measured in one run of this script.
+
+Each mode runs ``CI=1 python -m pytest -p no:cacheprovider -q [XDIST ARGS]`` from the
+repository root (testpaths: properties and tests), ``--rounds`` times, interleaved (plain,
+-n 1, -n 2, -n 2 --dist worksteal, plain, ...) so every mode sees the same load; the
+1-minute load average is recorded before each run, and the CPU time the run used, which
+shows how many cores it actually got on a shared machine. The medians and the speed-up of ``-n 2`` over ``-n 1`` are
+reported, with the ten longest tests of the last ``-n 2`` run (from ``--durations``),
+which bound what two workers can gain. Nothing here asserts on time.
+
+    python bench/parallel.py [--rounds 1] [--out bench/results/parallel.md] [-- EXTRA PYTEST ARGS]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import resource
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODES = {"no xdist": [], "-n 1": ["-n", "1"], "-n 2": ["-n", "2"], "-n 2 --dist worksteal": ["-n", "2", "--dist", "worksteal"]}
+SUMMARY = re.compile(r"^=*\s*(\d+ passed.*?)\s*=*$", re.M)
+DURATION = re.compile(r"^(\d+\.\d+)s (call|setup|teardown)\s+(\S+)$", re.M)
+
+
+def run(args: list[str]) -> tuple[float, float, str, str]:
+    """One pytest run: (wall seconds, CPU seconds of it and its children, summary line, output)."""
+    env = dict(os.environ, CI="1", PYTHONPATH=ROOT)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    found = SUMMARY.findall(proc.stdout)
+    summary = found[-1] if found else f"exit {proc.returncode}"
+    return seconds, cpu, summary, proc.stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--out", default=None)
+    parser.add_argument("extra", nargs="*", help="extra pytest arguments, after --")
+    args = parser.parse_args()
+
+    times: dict[str, list[tuple[float, float, float, str]]] = {m: [] for m in MODES}
+    last_output = ""
+    for i in range(args.rounds):
+        for mode, xdist in MODES.items():
+            load = os.getloadavg()[0]
+            seconds, cpu, summary, out = run([*xdist, "--durations=10", *args.extra])
+            times[mode].append((seconds, cpu, load, summary))
+            if mode == "-n 2":
+                last_output = out
+            print(f"round {i + 1} {mode}: {seconds:.1f}s wall, {cpu:.1f}s CPU at load {load:.2f}: {summary}",
+                  file=sys.stderr, flush=True)
+
+    med = {m: statistics.median(t for t, _, _, _ in rows) for m, rows in times.items()}
+    lines = [
+        "# Parallel scaling: the whole default suite under the ci profile",
+        "",
+        f"Command: `{' '.join(['python', *map(shlex.quote, sys.argv)])}`  ",
+        f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}  ",
+        f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+        "",
+        "CPU time is the user + system time of pytest, its workers and the processes they started and",
+        "waited for; CPU / wall is how many cores the run kept busy on average.",
+        "",
+        "| mode | round | load (1 min) before | wall time | CPU time | CPU / wall | result |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for mode, rows in times.items():
+        for i, (seconds, cpu, load, summary) in enumerate(rows, 1):
+            lines.append(f"| `{mode}` | {i} | {load:.2f} | {seconds:.1f} s | {cpu:.1f} s | {cpu / seconds:.2f} "
+                         f"| {summary} |")
+    lines += ["", "Medians: " + ", ".join(f"{m} {t:.1f} s" for m, t in med.items())
+              + f"; `-n 2` is {med['-n 1'] / med['-n 2']:.2f}x faster than `-n 1` (target >= 1.6x), "
+              f"`-n 2 --dist worksteal` {med['-n 1'] / med['-n 2 --dist worksteal']:.2f}x.",
+              "", "Longest tests in the last `-n 2` run:", "", "```"]
+    lines += [f"{float(s):7.2f}s {phase:8} {test}" for s, phase, test in DURATION.findall(last_output)]
+    lines.append("```")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        with open(args.out, "w") as fh:
+            fh.write(text)
+
+
+if __name__ == "__main__":
+    main()
