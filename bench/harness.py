@@ -5,7 +5,7 @@ The bare machine is built from the conformance machine by introspection: the sam
 (names, argument strategies, target bundles, ``consumes``, preconditions) and the same
 initialize rule, but every body does nothing except return a placeholder to its bundle
 (and, for a list drawn with a ``limit``, leave a continue token for ``list_next``, whose
-precondition reads ``self.paginated``). The gap between the two rates is the cost of the
+precondition reads ``self._continuable()``, and a count of open watches for ``burst``'s). The gap between the two rates is the cost of the
 model, the checks and the backend.
 
 Both machines run under the ``ci`` profile's settings (150 examples x 50 steps,
@@ -78,6 +78,10 @@ def bare_machine(machine: type) -> type:
                 self.paginated.append(self.counter)  # a continue token for list_next
             if name == "list_next":
                 self.paginated.pop(0)
+            if name in ("watch", "watch_list"):
+                self.open_watches += 1  # burst's precondition: a watch is open
+            if name == "stop":
+                self.open_watches -= 1
             return self.counter if returns else None
 
         body.__name__ = body.__qualname__ = name
@@ -101,9 +105,13 @@ def bare_machine(machine: type) -> type:
     def __init__(self) -> None:
         RuleBasedStateMachine.__init__(self)
         self.counter = 0
+        self.open_watches = 0
         self.paginated: list[int] = []
 
     namespace["__init__"] = __init__
+    # what the conformance machine's preconditions read, kept by the bodies above
+    namespace["_watching"] = lambda self: self.open_watches > 0
+    namespace["_continuable"] = lambda self: self.paginated
     return type("BareMachine", (RuleBasedStateMachine,), namespace)
 
 
