@@ -632,6 +632,13 @@ class WatchModel:
                     return self._violation(G.ConcurrentWatchersAgree, f"{peer.spec.label} got {seen!r} for "
                                            "the same write", expected, ev)
         if ev.type != expected.type:
+            if (self._is_trap(self, ev) and not self._matched_trap(self, ev)
+                    and not self._seen(self._matched_trap)):
+                # the wrong kind comes from the state the selector was judged on: an object lacking a
+                # label the selector negates (true by Kubernetes), and nothing shows the backend knows it
+                return self._violation(G.SelectorSemantics, f"{ev.type} where the transition table gives "
+                                       f"{expected.type}: the object lacks a label "
+                                       f"{self.spec.filter.label_selector!r} negates", expected, ev)
             return self._violation(G.FilterTransitions, f"{ev.type} where the transition table gives "
                                    f"{expected.type}", expected, ev)
         write = self.log.write_at(ev.rv)

@@ -571,3 +571,22 @@ def test_concurrent_watchers_agree():
     w2.peers.append(w1)
     feed(w1, t.exit)
     assert violation(w2, Ev(DELETED, 1003, t.a3)) is G.ConcurrentWatchersAgree
+
+
+def test_wrong_kind_from_an_absent_label_is_selector_semantics():
+    """b lacks env, so env!=prod matched it; gaining env=dev it stays matched: MODIFIED. A backend
+    that took the absent label for a mismatch says ADDED: a selector bug, not a transition bug."""
+    t = Trap()
+    b5 = put(t.log, obj("b", 1005, env="dev"))
+    assert violation(watch(t.log, 1004, Filter(label_selector="env!=prod")), added(b5)) is G.SelectorSemantics
+
+
+def test_wrong_kind_is_filter_transitions_once_absent_labels_were_matched():
+    """The same mistake after the backend delivered an object lacking the label is a transition bug."""
+    t = Trap()
+    peer = watch(t.log, 1001, Filter(label_selector="env!=prod"))
+    feed(peer, added(t.b3), added(t.c4))  # b3 lacks env and was matched
+    b5 = put(t.log, obj("b", 1005, env="dev"))
+    w = watch(t.log, 1004, Filter(label_selector="env!=prod"))
+    w.peers.append(peer)
+    assert violation(w, added(b5)) is G.FilterTransitions
