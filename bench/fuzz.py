@@ -22,6 +22,8 @@ import subprocess
 import sys
 import time
 
+from publish import publish  # bench/publish.py (the script's directory is on sys.path)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
@@ -111,11 +113,7 @@ def main() -> None:
         *[line for line in out.strip().splitlines()[-8:]],
         "```",
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text)
+    publish(lines, args.out)
 
 
 if __name__ == "__main__":

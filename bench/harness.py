@@ -42,6 +42,8 @@ import conftest  # noqa: E402,F401  (registers the profiles)
 from properties.machine import conformance_machine  # noqa: E402
 from sut.loading import probe_capabilities, resolve_factory  # noqa: E402
 
+from publish import publish  # noqa: E402 (bench/publish.py; the script's directory is on sys.path)
+
 
 def counting(machine: type) -> type:
     """A subclass of ``machine`` that counts machines made and rule steps run (class-wide)."""
@@ -171,11 +173,7 @@ def main() -> None:
                      f"| {rc:,.0f} | {ratio:.3f} |")
     lines += ["", f"Median: bare {med(r[3] for r in rows):,.0f} steps/s, conformance {med(r[4] for r in rows):,.0f} "
               f"steps/s, ratio {med(r[5] for r in rows):.3f} (target >= 0.5)."]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text)
+    publish(lines, args.out)
 
 
 if __name__ == "__main__":

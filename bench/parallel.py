@@ -25,6 +25,8 @@ import subprocess
 import sys
 import time
 
+from publish import publish  # bench/publish.py (the script's directory is on sys.path)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODES = {"no xdist": [], "-n 1": ["-n", "1"], "-n 2": ["-n", "2"], "-n 2 --dist worksteal": ["-n", "2", "--dist", "worksteal"]}
 SUMMARY = re.compile(r"^=*\s*(\d+ passed.*?)\s*=*$", re.M)
@@ -89,11 +91,7 @@ def main() -> None:
               "", "Longest tests in the last `-n 2` run:", "", "```"]
     lines += [f"{float(s):7.2f}s {phase:8} {test}" for s, phase, test in DURATION.findall(last_output)]
     lines.append("```")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text)
+    publish(lines, args.out)
 
 
 if __name__ == "__main__":

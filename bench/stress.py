@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from publish import publish  # bench/publish.py (the script's directory is on sys.path)
+
 REPO = Path(__file__).resolve().parent.parent
 HOG = "import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end:\n    pass\n"
 
@@ -71,9 +73,7 @@ def main() -> int:
         "| run | exit | seconds | load (1 min) | pytest summary |", "|---|---|---|---|---|",
         *(f"| {i} | {code} | {sec:.1f} | {load:.1f} | {summary} |" for i, code, sec, load, summary in rows),
     ]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    publish(lines, args.out)
     return 1 if failures else 0
 
 

@@ -69,10 +69,18 @@ class Violation(AssertionError):
         self.context = tuple(context)
         super().__init__(self.render())
 
+    @property
+    def expected_text(self) -> str:
+        return _show(self.expected)
+
+    @property
+    def observed_text(self) -> str:
+        return _show(self.observed)
+
     def render(self) -> str:
         lines = [f"{self.guarantee.name}: {self.subject}: {self.problem}"]
-        lines.append(f"  expected: {_show(self.expected)}")
-        lines.append(f"  observed: {_show(self.observed)}")
+        lines.append(f"  expected: {self.expected_text}")
+        lines.append(f"  observed: {self.observed_text}")
         if self.context:
             lines.append(f"  delivered before (oldest first): {_show(list(self.context))}")
         lines.append(f"  ({self.guarantee.name}: {self.guarantee.meaning})")

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 
 import attrs
+import hypothesis
 from hypothesis import reproduce_failure
 from hypothesis.errors import DidNotReproduce, FlakyFailure
 from hypothesis.stateful import RuleBasedStateMachine, get_state_machine_test
@@ -118,8 +119,6 @@ def run_campaign(machine_for: Callable[[frozenset[G]], type[RuleBasedStateMachin
     while remaining:
         test = get_state_machine_test(machine_for(frozenset(remaining)), settings=settings)
         if reproduce:
-            import hypothesis
-
             test = reproduce_failure(hypothesis.__version__, reproduce.encode())(test)
         stats: list[dict] = []
         started = time.monotonic()

@@ -113,8 +113,8 @@ class ConformanceCheck:
             "findings": [{
                 "guarantee": f.guarantee.name,
                 "message": str(f.violation).split("\n")[0],
-                "expected": f.violation.render().split("\n")[1].removeprefix("  expected: "),
-                "observed": f.violation.render().split("\n")[2].removeprefix("  observed: "),
+                "expected": f.violation.expected_text,
+                "observed": f.violation.observed_text,
                 "text": f.violation.render(),
                 "program": list(f.program),
                 "reproduce": f.reproduce,
