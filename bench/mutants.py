@@ -10,10 +10,11 @@ For every mutant in ``sut.mutants.MUTANTS`` (or those named on the command line)
   (``prepare`` counts as one; ``state = ...`` and ``state.teardown()`` do not) and its wall time.
 
 A run that reaches ``--cap`` seconds stops drawing examples and is recorded as ``timeout``;
-shrinking is capped the same way (Hypothesis then reports the smallest example found so far).
+shrinking stops after ``--shrink-cap`` seconds (default: ``--cap``; Hypothesis then reports the
+smallest example found so far); ``--shrink-cap 0`` skips the shrink run.
 Nothing here asserts on time: the numbers are machine-dependent and not gated in CI.
 
-    python bench/mutants.py [--seeds 5] [--cap 60] [--out bench/results/mutants.md] [MUTANT ...]
+    python bench/mutants.py [--seeds 5] [--cap 60] [--shrink-cap S] [--out bench/results/mutants.md] [MUTANT ...]
 """
 
 from __future__ import annotations
@@ -142,7 +143,7 @@ def fmt(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}f}".rstrip("0").rstrip(".") if digits else f"{value:.0f}"
 
 
-def bench(mutant: type, seeds: int, cap: float) -> dict:
+def bench(mutant: type, seeds: int, cap: float, shrink: bool = True) -> dict:
     """All runs of one mutant, summarised as one table row (plus raw outcomes)."""
     acceptable = {g.name for g in MUTANTS[mutant]}
     outcomes = []
@@ -152,7 +153,7 @@ def bench(mutant: type, seeds: int, cap: float) -> dict:
         loud = "" if o.status == "killed" else f"  <<< {o.status.upper()} on seed {s} >>>"
         print(f"  {mutant.__name__} seed {s}: {o.status} {o.guarantee or ''} {o.raised} after {o.examples} examples, "
               f"{o.seconds:.2f}s{loud}", file=sys.stderr, flush=True)
-    shrunk = run(mutant, cap, None)
+    shrunk = run(mutant, cap, None) if shrink else Outcome("not run", 0.0, 0)
     print(f"  {mutant.__name__} shrink: {shrunk.status} {shrunk.guarantee or ''} {shrunk.raised} "
           f"{shrunk.rule_calls} rule calls, {shrunk.seconds:.2f}s", file=sys.stderr, flush=True)
     killed = [o for o in outcomes if o.status == "killed"]
@@ -179,7 +180,7 @@ def machine_info() -> str:
             f"Python {platform.python_version()}, Hypothesis {hypothesis.__version__}")
 
 
-def report(rows: list[dict], command: str, cap: float) -> str:
+def report(rows: list[dict], command: str, cap: float, shrink_cap: float) -> str:
     """The Markdown table and summary."""
     lines = ["# Mutant zoo benchmark", "",
              "| mutant | guarantee reported | median time to first failure (s) | median examples to first failure "
@@ -206,7 +207,8 @@ def report(rows: list[dict], command: str, cap: float) -> str:
               f"- shrunk counterexample <= 8 rule calls: {short}/{len(rows)} ({short / len(rows):.0%}); "
               f"no shrunk program: {len(rows) - len(lengths)}",
               f"- shrink runs that raised something other than the Violation: {flaky}",
-              f"- per-run time cap: {cap:g} s (a seed that hits it counts as timeout; shrinking capped likewise)",
+              f"- per-run time cap: {cap:g} s (a seed that hits it counts as timeout); shrinking capped at "
+              f"{shrink_cap:g} s (Hypothesis then reports the smallest failing program found so far)",
               f"- settings: {', '.join(f'{k}={v}' for k, v in SETTINGS.items() if k != 'suppress_health_check')}, "
               "all health checks suppressed; seeded runs phases=reuse+generate; shrink run derandomized",
               f"- machine: {machine_info()}",
@@ -218,6 +220,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=5, help="seeds per mutant (default 5)")
     parser.add_argument("--cap", type=float, default=60.0, help="time cap per run, in seconds (default 60)")
+    parser.add_argument("--shrink-cap", type=float, default=None,
+                        help="time cap on shrinking, in seconds (default: --cap; 0 skips the shrink run)")
     parser.add_argument("--out", default="bench/results/mutants.md", help="Markdown report path")
     parser.add_argument("mutants", nargs="*", metavar="MUTANT", help="mutant class names (default: all)")
     args = parser.parse_args(argv)
@@ -225,15 +229,16 @@ def main(argv: list[str] | None = None) -> None:
     unknown = [n for n in args.mutants if n not in by_name]
     if unknown:
         parser.error(f"unknown mutants: {', '.join(unknown)}; known: {', '.join(by_name)}")
-    hypothesis_engine.MAX_SHRINKING_SECONDS = args.cap  # read at shrink time; ends shrinking gracefully
+    shrink_cap = args.cap if args.shrink_cap is None else args.shrink_cap
+    hypothesis_engine.MAX_SHRINKING_SECONDS = shrink_cap  # read at shrink time; ends shrinking gracefully
     chosen = [by_name[n] for n in args.mutants] or list(MUTANTS)
     command = shlex.join(["python", "bench/mutants.py", *sys.argv[1:]])
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     rows = []
     for i, mutant in enumerate(chosen, 1):
         print(f"[{i}/{len(chosen)}] {mutant.__name__}", file=sys.stderr, flush=True)
-        rows.append(bench(mutant, args.seeds, args.cap))
-        text = report(rows, command, args.cap)  # rewritten after every mutant: a partial run leaves a report
+        rows.append(bench(mutant, args.seeds, args.cap, shrink_cap > 0))
+        text = report(rows, command, args.cap, shrink_cap)  # rewritten after every mutant: a partial run leaves a report
         with open(args.out, "w") as f:
             f.write(text if i == len(chosen) else text + f"\n(partial: {i}/{len(chosen)} mutants)\n")
         with open(os.path.splitext(args.out)[0] + ".programs.txt", "w") as f:
