@@ -154,8 +154,9 @@ def bench(mutant: type, seeds: int, cap: float, shrink: bool = True) -> dict:
         print(f"  {mutant.__name__} seed {s}: {o.status} {o.guarantee or ''} {o.raised} after {o.examples} examples, "
               f"{o.seconds:.2f}s{loud}", file=sys.stderr, flush=True)
     shrunk = run(mutant, cap, None) if shrink else Outcome("not run", 0.0, 0)
-    print(f"  {mutant.__name__} shrink: {shrunk.status} {shrunk.guarantee or ''} {shrunk.raised} "
-          f"{shrunk.rule_calls} rule calls, {shrunk.seconds:.2f}s", file=sys.stderr, flush=True)
+    if shrink:
+        print(f"  {mutant.__name__} shrink: {shrunk.status} {shrunk.guarantee or ''} {shrunk.raised} "
+              f"{shrunk.rule_calls} rule calls, {shrunk.seconds:.2f}s", file=sys.stderr, flush=True)
     killed = [o for o in outcomes if o.status == "killed"]
     reported: dict[str, int] = {}
     for o in [*killed, shrunk]:
@@ -189,8 +190,9 @@ def report(rows: list[dict], command: str, cap: float, shrink_cap: float) -> str
     for r in rows:
         sh = r["shrunk"]
         length = ("-" if sh.rule_calls is None else str(sh.rule_calls)) + (f" ({sh.raised})" if sh.raised else "")
+        seconds = fmt(sh.seconds) if shrink_cap > 0 else "-"
         lines.append(f"| {r['mutant']} | {r['guarantees']} | {fmt(r['time'])} | {fmt(r['examples'], 1)} | "
-                     f"{length if sh.status == 'killed' else sh.status} | {fmt(sh.seconds)} | {r['killed_text']} |")
+                     f"{length if sh.status == 'killed' else sh.status} | {seconds} | {r['killed_text']} |")
     every = [r for r in rows if r["killed"] == r["seeds"]]
     lengths = [r["shrunk"].rule_calls for r in rows if r["shrunk"].rule_calls is not None]
     short = sum(1 for n in lengths if n <= 8)
@@ -204,11 +206,13 @@ def report(rows: list[dict], command: str, cap: float, shrink_cap: float) -> str
               f"- seeded runs that raised something other than the Violation (e.g. Flaky): {raised}",
               f"- median of per-mutant median time to first failure: {fmt(median([r['time'] for r in rows if r['time'] is not None]))} s; "
               f"median of per-mutant median examples: {fmt(median([r['examples'] for r in rows if r['examples'] is not None]), 1)}",
-              f"- shrunk counterexample <= 8 rule calls: {short}/{len(rows)} ({short / len(rows):.0%}); "
-              f"no shrunk program: {len(rows) - len(lengths)}",
-              f"- shrink runs that raised something other than the Violation: {flaky}",
-              f"- per-run time cap: {cap:g} s (a seed that hits it counts as timeout); shrinking capped at "
-              f"{shrink_cap:g} s (Hypothesis then reports the smallest failing program found so far)",
+              *([f"- shrunk counterexample <= 8 rule calls: {short}/{len(rows)} ({short / len(rows):.0%}); "
+                 f"no shrunk program: {len(rows) - len(lengths)}",
+                 f"- shrink runs that raised something other than the Violation: {flaky}"] if shrink_cap > 0
+                else ["- shrink run skipped (--shrink-cap 0): no counterexample lengths measured"]),
+              f"- per-run time cap: {cap:g} s (a seed that hits it counts as timeout)"
+              + (f"; shrinking capped at {shrink_cap:g} s (Hypothesis then reports the smallest failing program "
+                 "found so far)" if shrink_cap > 0 else ""),
               f"- settings: {', '.join(f'{k}={v}' for k, v in SETTINGS.items() if k != 'suppress_health_check')}, "
               "all health checks suppressed; seeded runs phases=reuse+generate; shrink run derandomized",
               f"- machine: {machine_info()}",
