@@ -24,13 +24,6 @@ KILL_SETTINGS = settings(max_examples=200, stateful_step_count=30, phases=[Phase
 # An empty stream for gone history breaks ExpiredNotPartial when the start may expire or
 # replay (an empty replay is a partial one), Retention when it must expire: which one the
 # search meets first is up to it.
-# Against etcd (unbounded history) the edge-of-history RVs all name the first write, so killing
-# CompactionAsEmptyStream takes a compaction and then a watch from an older RV, both drawn from the RVs
-# handed out; under the load of `pytest -n 2` the derandomized search met that within 200 examples on
-# some runs only, and meets it within 400 on every run seen.
-ETCD_KILL_SETTINGS = settings(KILL_SETTINGS, max_examples=400)
-
-
 @pytest.mark.parametrize(("mutant", "guarantees"), [
     ("CompactionAsEmptyStream", {G.ExpiredNotPartial, G.Retention}),
     ("ProgressBeforeEvents", {G.Bookmarkable}),
@@ -41,7 +34,7 @@ def test_suite_kills_etcd_mutant(etcd_endpoint, mutant, guarantees):
 
     factory = getattr(mutants, mutant)
     with pytest.raises((Violation, FlakyFailure)) as caught:
-        run_state_machine_as_test(conformance_machine(factory, factory.capabilities), settings=ETCD_KILL_SETTINGS)
+        run_state_machine_as_test(conformance_machine(factory, factory.capabilities), settings=KILL_SETTINGS)
     violation = _violation(caught.value)
     assert violation is not None, f"no Violation in {caught.value!r}"
     assert violation.guarantee in guarantees, str(violation)

@@ -285,9 +285,12 @@ class EtcdWatch:
     def wait_caught_up(self, revision: int, deadline: float) -> None:
         """Wait (until ``deadline``) until every write of this backend in range up to ``revision`` has arrived."""
         with self._cond:
-            self._cond.wait_for(lambda: self._ended is not None or not self._backend._wrote_in(
-                self.key_range, max(self._last_event_rv, self.start_revision - 1), revision),
-                max(0.0, deadline - time.monotonic()))
+            self._cond.wait_for(lambda: self._caught_up(revision), max(0.0, deadline - time.monotonic()))
+
+    def _caught_up(self, revision: int) -> bool:
+        """Nothing more up to ``revision`` will arrive: all of it did, or the stream ended (under _cond)."""
+        return self._ended is not None or not self._backend._wrote_in(
+            self.key_range, max(self._last_event_rv, self.start_revision - 1), revision)
 
     def recheck(self) -> None:
         """A write was acknowledged: a held progress may have become safe (or not)."""
