@@ -116,6 +116,25 @@ class ListModel:
                               f"the next page of the snapshot at RV {self.snapshot_rv}",
                               "Expired" if expired else "ListWatchError")
 
+    # --- a selector blamed for missing objects ----------------------------------------
+    def probe_wanted(self, violation: Violation) -> bool:
+        """Whether the same list without its label selector could rename ``violation``: a first page
+        blamed on the selector for leaving objects out. A page from a stale snapshot leaves out the
+        objects written since as well, and an object lacking a label that ``!=`` negates looks the same."""
+        return (violation.guarantee is G.SelectorSemantics and bool(self.spec.filter.label_selector)
+                and self.pages == 0 and isinstance(violation.expected, list) and isinstance(violation.observed, list)
+                and any(o not in violation.observed for o in violation.expected))
+
+    def refine_with_probe(self, violation: Violation, unselected: tuple[Obj, ...]) -> Violation:
+        """Rename ``violation`` once the same list without the label selector returned ``unselected``:
+        if that misses the objects too, the page is stale, not the selector wrong."""
+        missing = [o for o in violation.expected if o not in violation.observed]
+        if any(o in unselected for o in missing):
+            return violation
+        return self._violation(self.guarantee, f"items at RV {self.snapshot_rv}: objects missing, and the same list "
+                               f"without the label selector misses them too: {missing}",
+                               violation.expected, violation.observed)
+
     # --- items ----------------------------------------------------------------------
     def _check_items(self, items: tuple[Obj, ...], continue_token: str | None, guarantee: G) -> None:
         limit = self.spec.limit

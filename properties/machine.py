@@ -123,8 +123,8 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
                     raise BackendFault(f"the factory returned a store that is not empty: {what} gave "
                                        f"{list(items)}; the factory must return a fresh, empty backend each call")
 
-        def _check(self, check: Callable[..., object], *args: object) -> bool:
-            """Run one model check; keep the first violation for teardown and carry on. True if it passed.
+        def _check(self, check: Callable[..., object], *args: object) -> None:
+            """Run one model check; keep the first violation for teardown and carry on.
 
             Raising only at teardown keeps the rules drawn independent of *when* an async
             backend's misbehaviour is seen, which keeps shrinking stable.
@@ -135,8 +135,6 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
                 if self.failure is None:
                     self.failure = violation
                     note(f"first violation seen: {violation.guarantee.name}")
-                return False
-            return True
 
         # --- writes ---------------------------------------------------------------------
         def _sender(self, w: BurstWrite, expect_rv: int | None = None) -> Callable[[], int | ListWatchError]:
@@ -433,12 +431,26 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
                 self._check(model.first_failed, isinstance(exc, Expired))
                 return None
             rv, items, token = to_page("list()", page)
-            # A rejected first page has no snapshot to continue. Whether *this* page passed, not whether
-            # any check failed so far: that depends on when an async watch's misbehaviour was read, and a
-            # precondition (list_next's) that did made Hypothesis draw different rules on replay.
-            if self._check(model.first_page, rv, items, token) and token is not None:
+            try:
+                model.first_page(rv, items, token)
+            except Violation as violation:
+                if self.failure is None and model.probe_wanted(violation):
+                    violation = model.refine_with_probe(violation, self._unselected(kwargs))
+                self._check(_raise, violation)
+                return rv  # a rejected first page has no snapshot to continue
+            if token is not None:
                 self.paginated.append(PagedList(model, token, kwargs))
             return rv
+
+        def _unselected(self, kwargs: dict) -> tuple:
+            """The items of the list ``kwargs`` asked for, asked again without the label selector and the limit."""
+            what = "list() without the label selector (a probe)"
+            try:
+                page = self.calls(what, HARNESS.call_deadline, self.backend.list,
+                                  **dict(kwargs, label_selector="", limit=None))
+            except ListWatchError:
+                return ()
+            return to_page(what, page)[1]
 
         @rule(target=rvs, namespace=s.watch_namespaces, label_selector=label_selectors,
               field_selector=field_selectors, rv=st.one_of(st.none(), st.just(0), rvs, s.aheads), limit=limits)

@@ -96,6 +96,31 @@ def test_stale_list_missing_an_object_lacking_label_is_list_consistent_once_such
     assert first(alone, 1011, [s.a6, s.c4]) is G.SelectorSemantics  # nothing to tell the two apart
 
 
+def _probed(lm: ListModel, rv: int, items, unselected) -> G:
+    """The guarantee named once the same list without the label selector returned ``unselected``."""
+    with pytest.raises(Violation) as info:
+        lm.first_page(rv, tuple(items), None)
+    assert lm.probe_wanted(info.value)
+    return lm.refine_with_probe(info.value, tuple(unselected)).guarantee
+
+
+def test_probe_without_selector_missing_the_objects_too_names_a_stale_list(s):
+    """The probe settles what nothing else tells apart: the list without the selector misses f as well,
+    so the page is stale (ListConsistent); when it has f, the selector dropped it (SelectorSemantics)."""
+    f11 = put(s.log, obj("f", 1011))
+    lm = s.list(selector="env!=dev")
+    assert _probed(lm, 1011, [s.a6, s.c4], [s.a6, s.b3, s.c4, s.e9]) is G.ListConsistent
+    lm = s.list(selector="env!=dev")
+    assert _probed(lm, 1011, [s.a6, s.c4], [s.a6, s.b3, s.c4, s.e9, f11]) is G.SelectorSemantics
+
+
+def test_probe_not_wanted_for_a_wrongly_matched_object_or_without_a_label_selector(s):
+    for lm, items in ((s.list(selector="env=dev"), [s.a6, s.b3, s.e9]), (s.list(), [s.a6, s.b3, s.c4])):
+        with pytest.raises(Violation) as info:
+            lm.first_page(1009, tuple(items), None)
+        assert not lm.probe_wanted(info.value)
+
+
 def test_list_with_non_matching_object_is_selector_semantics(s):
     assert first(s.list(selector="env=dev"), 1009, [s.a6, s.b3, s.e9]) is G.SelectorSemantics
 
