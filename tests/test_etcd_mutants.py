@@ -47,15 +47,9 @@ def test_suite_kills_etcd_mutant(etcd_endpoint, mutant, guarantees):
 CLUSTER_KILL_SETTINGS = settings(KILL_SETTINGS, max_examples=100, stateful_step_count=50)
 
 
-# Not yet reliable: killed on the branch that added them and by the same search run as a plain
-# script, but not under pytest since the zoo's strategy changes were merged (open: issue 3/7 notes).
-_UNRELIABLE = pytest.mark.xfail(strict=False, reason="the derandomized search does not always meet a crash "
-                                "of a drained watch's member under pytest; under investigation")
-
-
 @pytest.mark.parametrize(("mutant", "guarantees"), [
-    pytest.param("RecreateAfterCrash", {G.Unique}, marks=_UNRELIABLE),
-    pytest.param("SilentAfterCrash", {G.Liveness, G.ProgressLiveness}, marks=_UNRELIABLE),  # owes events, or a bookmark
+    ("RecreateAfterCrash", {G.Unique}),
+    ("SilentAfterCrash", {G.Liveness, G.ProgressLiveness}),  # owes events, or a bookmark
     ("ClosesEveryWatchOnCrash", {G.Liveness}),
 ])
 def test_fault_machine_kills_etcd_cluster_mutant(etcd_cluster, mutant, guarantees):
