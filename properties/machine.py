@@ -247,17 +247,15 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
         def _resolve(self, rv):
             if isinstance(rv, s.Ahead):
                 value = max(self.log.max_handed_out, 0) + int(rv)
-            elif isinstance(rv, s.OldestRetained):
-                rvs, history = self.log.rvs, max(caps.history, 1)
+            elif isinstance(rv, (s.OldestRetained, s.First)):
+                rvs = self.log.rvs
                 if not rvs:
                     note(f"{rv!r}: nothing written yet, so rv=None")
                     return None
-                value = rvs[min(max(len(rvs) - history + int(rv), 0), len(rvs) - 1)]
-            elif isinstance(rv, s.First):
-                if not self.log.rvs:
-                    note(f"{rv!r}: nothing written yet, so rv=None")
-                    return None
-                value = self.log.rvs[0]
+                if isinstance(rv, s.First):
+                    value = rvs[0]
+                else:
+                    value = rvs[min(max(len(rvs) - max(caps.history, 1) + int(rv), 0), len(rvs) - 1)]
             else:
                 return rv
             note(f"{rv!r} is RV {value}")
