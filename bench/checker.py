@@ -41,13 +41,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from model.history import History  # noqa: E402
-from model.lists import EXACT, ListModel, ListSpec  # noqa: E402
-from model.objects import ADDED, Ev, Obj  # noqa: E402
-from model.retention import Retention  # noqa: E402
-from model.selectors import Filter  # noqa: E402
-from model.transitions import event_for  # noqa: E402
-from model.watch import WatchModel, WatchSpec  # noqa: E402
+from listwatch_conformance.model.history import History  # noqa: E402
+from listwatch_conformance.model.lists import EXACT, ListModel, ListSpec  # noqa: E402
+from listwatch_conformance.model.objects import ADDED, Ev, Obj  # noqa: E402
+from listwatch_conformance.model.retention import Retention  # noqa: E402
+from listwatch_conformance.model.selectors import Filter  # noqa: E402
+from listwatch_conformance.model.transitions import event_for  # noqa: E402
+from listwatch_conformance.model.watch import WatchModel, WatchSpec  # noqa: E402
 
 FILTER = Filter(None, "app=x")
 FIRST_RV = 1000

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import os
 
-from properties.machine import conformance_machine
-from sut.loading import probe_capabilities, resolve_factory
+from listwatch_conformance.properties.machine import conformance_machine
+from listwatch_conformance.sut.loading import probe_capabilities, resolve_factory
 
 SUT = os.environ.get("LISTWATCH_SUT", "memory")
 _factory = resolve_factory(SUT)

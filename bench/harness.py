@@ -38,9 +38,9 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 from hypothesis.stateful import INITIALIZE_RULE_MARKER, RULE_MARKER, Rule, RuleBasedStateMachine, multiple  # noqa: E402
 from hypothesis.stateful import run_state_machine_as_test  # noqa: E402
 
-import conftest  # noqa: E402,F401  (registers the profiles)
-from properties.machine import conformance_machine  # noqa: E402
-from sut.loading import probe_capabilities, resolve_factory  # noqa: E402
+from listwatch_conformance.properties.machine import conformance_machine  # noqa: E402
+from listwatch_conformance.sut.loading import probe_capabilities, resolve_factory  # noqa: E402
+from listwatch_conformance.properties.profiles import PROFILES
 
 from publish import publish  # noqa: E402 (bench/publish.py; the script's directory is on sys.path)
 
@@ -134,7 +134,7 @@ def main() -> None:
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
 
-    ci = settings.get_profile("ci")
+    ci = PROFILES["ci"]
     ci = settings(ci, max_examples=args.examples or ci.max_examples, suppress_health_check=list(HealthCheck))
     factory = resolve_factory(args.sut)
     conformance = conformance_machine(factory, probe_capabilities(args.sut, factory))

@@ -1,7 +1,7 @@
 """Benchmark the mutant zoo: how fast the conformance machine kills each mutant, and how small
 the counterexample it hands back is.
 
-For every mutant in ``sut.mutants.MUTANTS`` (or those named on the command line):
+For every mutant in ``listwatch_conformance.sut.mutants.MUTANTS`` (or those named on the command line):
 
 * over ``--seeds`` seeds, one run without shrinking (phases reuse + generate, an explicit seed):
   the wall time and the number of examples (machine instantiations) up to the first failure,
@@ -36,10 +36,10 @@ import hypothesis.internal.conjecture.engine as hypothesis_engine  # noqa: E402
 from hypothesis import HealthCheck, Phase, seed, settings  # noqa: E402
 from hypothesis.stateful import run_state_machine_as_test  # noqa: E402
 
-from model.guarantees import Violation  # noqa: E402
-from properties.machine import conformance_machine  # noqa: E402
-from sut.loading import probe_capabilities  # noqa: E402
-from sut.mutants import MUTANTS  # noqa: E402
+from listwatch_conformance.model.guarantees import Violation  # noqa: E402
+from listwatch_conformance.properties.machine import conformance_machine  # noqa: E402
+from listwatch_conformance.sut.loading import probe_capabilities  # noqa: E402
+from listwatch_conformance.sut.mutants import MUTANTS  # noqa: E402
 
 SETTINGS = dict(max_examples=300, stateful_step_count=50, deadline=None, database=None,
                 suppress_health_check=list(HealthCheck), report_multiple_bugs=False)

@@ -10,7 +10,7 @@ consistent lists. Copy it as the starting point for an adapter to your own store
 import queue
 import threading
 
-from sut.api import (AlreadyExists, Capabilities, Conflict, Event, EventType, ListWatchError, NotFound, Object,
+from listwatch_conformance.sut.api import (AlreadyExists, Capabilities, Conflict, Event, EventType, ListWatchError, NotFound, Object,
                      Page, WatchClosed)
 
 

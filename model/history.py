@@ -12,8 +12,8 @@ from collections.abc import Iterable
 
 import attrs
 
-from model.guarantees import Guarantee, Violation
-from model.objects import Key, Obj
+from listwatch_conformance.model.guarantees import Guarantee, Violation
+from listwatch_conformance.model.objects import Key, Obj
 
 
 @attrs.frozen

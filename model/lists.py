@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import attrs
 
-from model.guarantees import Guarantee as G
-from model.guarantees import Violation
-from model.history import History
-from model.objects import ADDED, MODIFIED, Obj
-from model.retention import Retention, Start
-from model.selectors import Filter
+from listwatch_conformance.model.guarantees import Guarantee as G
+from listwatch_conformance.model.guarantees import Violation
+from listwatch_conformance.model.history import History
+from listwatch_conformance.model.objects import ADDED, MODIFIED, Obj
+from listwatch_conformance.model.retention import Retention, Start
+from listwatch_conformance.model.selectors import Filter
 
 EXACT = "Exact"
 

@@ -13,7 +13,7 @@ import enum
 
 import attrs
 
-from model.history import History
+from listwatch_conformance.model.history import History
 
 
 class Start(enum.Enum):

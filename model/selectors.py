@@ -14,7 +14,7 @@ import re
 
 import attrs
 
-from model.objects import Obj
+from listwatch_conformance.model.objects import Obj
 
 
 class SelectorError(ValueError):

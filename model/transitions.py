@@ -15,9 +15,9 @@ yes    no     DELETED(p with rv = the write's RV)
 
 from __future__ import annotations
 
-from model.history import Write
-from model.objects import ADDED, DELETED, MODIFIED, Ev
-from model.selectors import Filter
+from listwatch_conformance.model.history import Write
+from listwatch_conformance.model.objects import ADDED, DELETED, MODIFIED, Ev
+from listwatch_conformance.model.selectors import Filter
 
 
 def event_for(write: Write, flt: Filter) -> Ev | None:

@@ -30,13 +30,13 @@ import math
 
 import attrs
 
-from model.guarantees import Guarantee as G
-from model.guarantees import Violation
-from model.history import History
-from model.objects import ADDED, BOOKMARK, DELETED, MODIFIED, Ev, Key, Obj
-from model.retention import Retention, Start
-from model.selectors import Filter
-from model.transitions import event_for
+from listwatch_conformance.model.guarantees import Guarantee as G
+from listwatch_conformance.model.guarantees import Violation
+from listwatch_conformance.model.history import History
+from listwatch_conformance.model.objects import ADDED, BOOKMARK, DELETED, MODIFIED, Ev, Key, Obj
+from listwatch_conformance.model.retention import Retention, Start
+from listwatch_conformance.model.selectors import Filter
+from listwatch_conformance.model.transitions import event_for
 
 
 @attrs.frozen

@@ -24,8 +24,8 @@ from hypothesis.errors import DidNotReproduce, FlakyFailure
 from hypothesis.stateful import RuleBasedStateMachine, get_state_machine_test
 from hypothesis.statistics import collector
 
-from model.guarantees import Guarantee as G
-from model.guarantees import Violation
+from listwatch_conformance.model.guarantees import Guarantee as G
+from listwatch_conformance.model.guarantees import Violation
 
 _BLOB = re.compile(r"@reproduce_failure\('(?P<version>[^']+)', b'(?P<blob>[^']+)'\)")
 

@@ -33,9 +33,9 @@ from typing import Protocol
 from hypothesis import event, note
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
-from properties.harness import call
-from properties.machine import conformance_machine
-from sut.api import Capabilities
+from listwatch_conformance.properties.harness import call
+from listwatch_conformance.properties.machine import conformance_machine
+from listwatch_conformance.sut.api import Capabilities
 
 MAX_RESTARTS = 1  # per example
 

@@ -16,8 +16,8 @@ from concurrent.futures import wait as wait_futures
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, TypeVar
 
-from model.objects import Ev, Obj
-from sut.api import Event, EventType, ListWatchError, Object, Page
+from listwatch_conformance.model.objects import Ev, Obj
+from listwatch_conformance.sut.api import Event, EventType, ListWatchError, Object, Page
 
 T = TypeVar("T")
 
@@ -129,7 +129,7 @@ def check_rv(what: str, rv: object) -> int:
 
 def to_obj(what: str, obj: object) -> Obj:
     if not isinstance(obj, Object):
-        raise BackendFault(f"{what} returned {obj!r} where a sut.api.Object belongs")
+        raise BackendFault(f"{what} returned {obj!r} where a listwatch_conformance.sut.api.Object belongs")
     check_rv(what, obj.rv)
     try:
         return Obj(obj.namespace, obj.name, dict(obj.labels), obj.value, obj.rv)
@@ -139,7 +139,7 @@ def to_obj(what: str, obj: object) -> Obj:
 
 def to_event(what: str, ev: object) -> Ev:
     if not isinstance(ev, Event) or not isinstance(ev.type, EventType):
-        raise BackendFault(f"{what} returned {ev!r}, not a sut.api.Event or None")
+        raise BackendFault(f"{what} returned {ev!r}, not a listwatch_conformance.sut.api.Event or None")
     rv = check_rv(what, ev.rv)
     if ev.type is EventType.BOOKMARK:
         return Ev(ev.type.value, rv, None, bool(ev.initial_events_end))
@@ -150,7 +150,7 @@ def to_event(what: str, ev: object) -> Ev:
 
 def to_page(what: str, page: object) -> tuple[int, tuple[Obj, ...], str | None]:
     if not isinstance(page, Page):
-        raise BackendFault(f"{what} returned {page!r}, not a sut.api.Page")
+        raise BackendFault(f"{what} returned {page!r}, not a listwatch_conformance.sut.api.Page")
     token = page.continue_token
     if token is not None and not isinstance(token, str):
         raise BackendFault(f"{what} returned continue token {token!r}; tokens are str or None")

@@ -22,18 +22,18 @@ from hypothesis import note
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, multiple, precondition, rule
 
-from model.guarantees import Guarantee as G
-from model.guarantees import Violation
-from model.history import History
-from model.lists import EXACT, ListModel, ListSpec
-from model.objects import Obj
-from model.retention import Retention
-from model.selectors import Filter
-from model.watch import WatchModel, WatchSpec
-from properties import strategies as s
-from properties.config import HARNESS
-from properties.harness import BackendCalls, BackendFault, BackendHang, call, call_all, check_rv, to_event, to_page
-from sut.api import AlreadyExists, Capabilities, Conflict, Expired, ListWatchError, NotFound, WatchClosed
+from listwatch_conformance.model.guarantees import Guarantee as G
+from listwatch_conformance.model.guarantees import Violation
+from listwatch_conformance.model.history import History
+from listwatch_conformance.model.lists import EXACT, ListModel, ListSpec
+from listwatch_conformance.model.objects import Obj
+from listwatch_conformance.model.retention import Retention
+from listwatch_conformance.model.selectors import Filter
+from listwatch_conformance.model.watch import WatchModel, WatchSpec
+from listwatch_conformance.properties import strategies as s
+from listwatch_conformance.properties.config import HARNESS
+from listwatch_conformance.properties.harness import BackendCalls, BackendFault, BackendHang, call, call_all, check_rv, to_event, to_page
+from listwatch_conformance.sut.api import AlreadyExists, Capabilities, Conflict, Expired, ListWatchError, NotFound, WatchClosed
 
 MAX_EXTRA_POLLS = 1000  # events read after a watch caught up, to catch duplicates and extras
 

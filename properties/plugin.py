@@ -1,7 +1,7 @@
 """The pytest glue for conformance runs: ``--guarantee``, ``--reproduce``, ``--conformance-report``.
 
 A conformance test asks the ``conformance`` fixture to check a machine; the fixture runs
-a :func:`~properties.campaign.run_campaign` with the options given, records the outcome on
+a :func:`~listwatch_conformance.properties.campaign.run_campaign` with the options given, records the outcome on
 the test's report (so it crosses pytest-xdist to the controller), and fails the test
 with the first broken guarantee (the others follow as notes) or with the fault that
 ended the run. At the end of the session the controller writes the report, if asked.
@@ -15,15 +15,15 @@ from pathlib import Path
 
 import attrs
 import pytest
-from hypothesis import settings as hypothesis_settings
 
-from model.guarantees import Guarantee as G
-from properties.campaign import Campaign, reproduce_blob, run_campaign
-from properties.config import HARNESS
-from properties.harness import BackendFault, BackendHang
-from properties.report import RECORD_KEY, SessionInfo, write_report
-from properties.stash import BACKEND_INFO, SELECTED, SUT_KEY
-from properties.verdicts import applicable, parse_guarantee_names
+from listwatch_conformance.model.guarantees import Guarantee as G
+from listwatch_conformance.properties.campaign import Campaign, reproduce_blob, run_campaign
+from listwatch_conformance.properties.config import HARNESS
+from listwatch_conformance.properties.harness import BackendFault, BackendHang
+from listwatch_conformance.properties.profiles import conformance_settings, profile_name
+from listwatch_conformance.properties.report import RECORD_KEY, SessionInfo, write_report
+from listwatch_conformance.properties.stash import BACKEND_INFO, SELECTED, SUT_KEY
+from listwatch_conformance.properties.verdicts import applicable, parse_guarantee_names
 
 
 
@@ -64,7 +64,7 @@ class ConformanceCheck:
         checked = self.checked(capabilities)
         if not checked:
             pytest.skip("none of the selected guarantees applies to this backend's capabilities")
-        campaign = run_campaign(machine_for, checked, settings or hypothesis_settings(), first_only=config.getoption("maxfail") == 1,
+        campaign = run_campaign(machine_for, checked, settings or conformance_settings(), first_only=config.getoption("maxfail") == 1,
                                 reproduce=config.getoption("--reproduce"))
         self.request.node.user_properties.append((RECORD_KEY, json.dumps(self._record(campaign))))
         if campaign.replayed_clean:
@@ -96,7 +96,7 @@ class ConformanceCheck:
             return "(Hypothesis gave no reproduce blob for this failure; rerun the same command)"
         config = self.request.config
         args = ["pytest", self.request.node.nodeid, "--sut", config.getoption("--sut"),
-                "--hypothesis-profile", hypothesis_settings.get_current_profile_name()]
+                "--hypothesis-profile", profile_name()]
         if config.getoption("--wait-budget") is not None:
             args += ["--wait-budget", str(HARNESS.wait_budget)]
         args.append(f"--reproduce={blob}")
@@ -145,8 +145,8 @@ class _ReportWriter:
         spec, _, capabilities = config.stash[SUT_KEY]
         info = SessionInfo(
             sut=spec, backend=config.stash[BACKEND_INFO], capabilities=capabilities,
-            selected=config.stash[SELECTED], profile=hypothesis_settings.get_current_profile_name(),
-            settings=hypothesis_settings(), seed=config.getoption("hypothesis_seed", None),
+            selected=config.stash[SELECTED], profile=profile_name(),
+            settings=conformance_settings(), seed=config.getoption("hypothesis_seed", None),
             wait_budget=HARNESS.wait_budget, exit_status=int(exitstatus))
         json_path, md_path = write_report(self.path, info, self.records)
         reporter = config.pluginmanager.get_plugin("terminalreporter")

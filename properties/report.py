@@ -6,7 +6,7 @@ Schema ``listwatch-conformance-report/1`` (additions keep the number; changes bu
     generated       UTC time, ISO 8601
     suite           {name, version}: this suite
     backend         {sut: the --sut value, name?, version?: what the backend declares}
-    capabilities    the backend's declared sut.api.Capabilities, field by field
+    capabilities    the backend's declared listwatch_conformance.sut.api.Capabilities, field by field
     hypothesis      {version, profile, derandomize, seed, max_examples, stateful_step_count}
     wait_budget     seconds (--wait-budget)
     selected        guarantee names given with --guarantee ([] means all)
@@ -34,8 +34,8 @@ from pathlib import Path
 import attrs
 import hypothesis
 
-from model.guarantees import Guarantee as G
-from properties.verdicts import not_applicable_reason
+from listwatch_conformance.model.guarantees import Guarantee as G
+from listwatch_conformance.properties.verdicts import not_applicable_reason
 
 SCHEMA = "listwatch-conformance-report/1"
 RECORD_KEY = "listwatch-conformance"  # the user property carrying a test's campaign record

@@ -1,4 +1,4 @@
-"""The pytest stash keys shared by the root conftest (which sets them) and properties.plugin."""
+"""The pytest stash keys shared by the root conftest (which sets them) and listwatch_conformance.properties.plugin."""
 
 import pytest
 

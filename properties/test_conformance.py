@@ -1,6 +1,6 @@
 """The conformance run: the state machine against the backend chosen with --sut."""
 
-from properties.machine import conformance_machine
+from listwatch_conformance.properties.machine import conformance_machine
 
 
 def test_list_watch_contract(sut, conformance):

@@ -9,14 +9,16 @@ killed); skipped otherwise, with the reason.
 import pytest
 from hypothesis import settings
 
-from properties.faults import fault_machine
+from listwatch_conformance.properties.faults import fault_machine
+from listwatch_conformance.properties.profiles import conformance_settings
 
 FAULT_EXAMPLES = 40  # each example may restart etcd once (about 1-2 s)
 CLUSTER_FAULT_EXAMPLES = 60  # about 1 in 4 restarts a member (1-1.6 s each): 25-30 s
 
 
 def _fault_settings(examples: int) -> settings:
-    return settings(settings(), max_examples=min(settings().max_examples, examples))
+    current = conformance_settings()
+    return settings(current, max_examples=min(current.max_examples, examples))
 
 
 def test_list_watch_contract_under_faults(sut, conformance):
@@ -24,8 +26,8 @@ def test_list_watch_contract_under_faults(sut, conformance):
     if spec not in ("etcd", "etcd-cluster"):
         pytest.skip(f"fault injection is implemented for --sut etcd and etcd-cluster only (this run: --sut {spec})")
     pytest.importorskip("aetcd.rpc", reason="the etcd extra is not installed (pip install -e .[etcd])")
-    from sut.etcd import server
-    from sut.etcd.faults import EtcdClusterInjector, EtcdInjector
+    from listwatch_conformance.sut.etcd import server
+    from listwatch_conformance.sut.etcd.faults import EtcdClusterInjector, EtcdInjector
 
     if spec == "etcd-cluster":
         if server.etcd_binary() is None:

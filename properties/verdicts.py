@@ -8,8 +8,8 @@ declares: a backend without bookmarks is still checked never to send one (Bookma
 
 from __future__ import annotations
 
-from model.guarantees import Guarantee as G
-from sut.api import Capabilities
+from listwatch_conformance.model.guarantees import Guarantee as G
+from listwatch_conformance.sut.api import Capabilities
 
 # guarantee -> (capabilities of which at least one must be on, ...): every group must hold
 _NEEDS: dict[G, tuple[tuple[str, ...], ...]] = {

@@ -1,1 +1,1 @@
-"""Backends under test: the contract (sut.api) and the built-in implementations."""
+"""Backends under test: the contract (listwatch_conformance.sut.api) and the built-in implementations."""

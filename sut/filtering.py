@@ -7,12 +7,12 @@ their own; the model checks the result either way.
 
 from __future__ import annotations
 
-from model.selectors import Filter, SelectorError
-from sut.api import Event, EventType, ListWatchError, Object
+from listwatch_conformance.model.selectors import Filter, SelectorError
+from listwatch_conformance.sut.api import Event, EventType, ListWatchError, Object
 
 
 class _FilterView:
-    """An Object as model.selectors.Filter reads it."""
+    """An Object as listwatch_conformance.model.selectors.Filter reads it."""
 
     __slots__ = ("namespace", "name", "label_map")
 

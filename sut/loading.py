@@ -5,14 +5,14 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from sut.api import Capabilities
+from listwatch_conformance.sut.api import Capabilities
 
 BUILTIN = {
-    "memory": "sut.memory:MemoryBackend",
-    "kube": "sut.kube.client:KubeBackend",
-    "etcd": "sut.etcd:etcd_backend",
-    "etcd-proxy": "sut.etcd:etcd_proxy_backend",
-    "etcd-cluster": "sut.etcd:etcd_cluster_backend",
+    "memory": "listwatch_conformance.sut.memory:MemoryBackend",
+    "kube": "listwatch_conformance.sut.kube.client:KubeBackend",
+    "etcd": "listwatch_conformance.sut.etcd:etcd_backend",
+    "etcd-proxy": "listwatch_conformance.sut.etcd:etcd_proxy_backend",
+    "etcd-cluster": "listwatch_conformance.sut.etcd:etcd_cluster_backend",
 }
 
 CONTRACT_METHODS = ("create", "update", "delete", "list", "watch", "compact", "request_progress", "close")
@@ -70,7 +70,7 @@ def probe_backend(spec: str, factory: Callable[[], object]) -> tuple[Capabilitie
                         f"{', '.join(missing)}.")
         caps = getattr(backend, "capabilities", None)
         if not isinstance(caps, Capabilities):
-            raise _fail(f"--sut {spec!r}: backend.capabilities is {caps!r}, not a sut.api.Capabilities.")
+            raise _fail(f"--sut {spec!r}: backend.capabilities is {caps!r}, not a listwatch_conformance.sut.api.Capabilities.")
         info = {}
         for field in ("name", "version"):
             try:

@@ -28,8 +28,8 @@ import threading
 from collections import deque
 from collections.abc import Mapping
 
-from model.selectors import Filter
-from sut.api import (
+from listwatch_conformance.model.selectors import Filter
+from listwatch_conformance.sut.api import (
     AlreadyExists,
     Capabilities,
     Conflict,
@@ -42,7 +42,7 @@ from sut.api import (
     Page,
     WatchClosed,
 )
-from sut.filtering import matches, parse_filter, transition
+from listwatch_conformance.sut.filtering import matches, parse_filter, transition
 
 Key = tuple[str, str]
 
@@ -189,7 +189,7 @@ class CacheWatcher:
 class MemoryBackend:
     """The reference list-watch store (see the module docstring).
 
-    The underscored methods are the seams the mutant zoo (sut.mutants) overrides to
+    The underscored methods are the seams the mutant zoo (listwatch_conformance.sut.mutants) overrides to
     reintroduce one bug class at a time.
     """
 
@@ -199,7 +199,7 @@ class MemoryBackend:
     def name(self) -> str:
         """For the conformance report; a subclass (a mutant) names itself, not the reference."""
         cls = type(self)
-        return "reference watch cache (sut.memory)" if cls is MemoryBackend else f"{cls.__module__}:{cls.__qualname__}"
+        return "reference watch cache (listwatch_conformance.sut.memory)" if cls is MemoryBackend else f"{cls.__module__}:{cls.__qualname__}"
 
     def __init__(self, capacity: int = 4, watcher_queue: int = 16, base_rv: int = 1000):
         self.capacity = capacity

@@ -1,7 +1,7 @@
 """The mutant zoo: backends that each reintroduce one bug class that shipped in a real
 list-watch implementation. The suite must kill every one, naming the right guarantee.
 
-Each mutant is a small subclass of the reference backend (sut.memory) that overrides one
+Each mutant is a small subclass of the reference backend (listwatch_conformance.sut.memory) that overrides one
 seam. ``MUTANTS`` maps each mutant to the guarantee the suite must report for it.
 """
 
@@ -11,10 +11,10 @@ import time
 
 import attrs
 
-from model.guarantees import Guarantee as G
-from model.selectors import Filter
-from sut.api import Event, EventType, Expired, Object
-from sut.memory import CacheWatcher, EventRing, MemoryBackend, StoreEvent, convert_to_watch_event
+from listwatch_conformance.model.guarantees import Guarantee as G
+from listwatch_conformance.model.selectors import Filter
+from listwatch_conformance.sut.api import Event, EventType, Expired, Object
+from listwatch_conformance.sut.memory import CacheWatcher, EventRing, MemoryBackend, StoreEvent, convert_to_watch_event
 
 # --- watch start and history -------------------------------------------------------------
 

@@ -12,8 +12,8 @@ import threading
 
 import attrs
 
-from sut.api import Event, EventType
-from sut.memory import CacheWatcher, MemoryBackend
+from listwatch_conformance.sut.api import Event, EventType
+from listwatch_conformance.sut.memory import CacheWatcher, MemoryBackend
 
 RELEASE = threading.Event()  # set by the tests to end every hang
 HANG_LIMIT = 120.0  # seconds: a hang ends by itself after this, should a test forget RELEASE
@@ -67,7 +67,7 @@ class ListRaisesKeyError(MemoryBackend):
 
 
 class ListReturnsDict(MemoryBackend):
-    """list() returns a dict shaped like a Kubernetes list body instead of a sut.api.Page."""
+    """list() returns a dict shaped like a Kubernetes list body instead of a listwatch_conformance.sut.api.Page."""
 
     def list(self, **kwargs):
         page = super().list(**kwargs)

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis.errors import FlakyFailure
 from hypothesis.stateful import run_state_machine_as_test
 
-from model.guarantees import Violation
-from properties.machine import conformance_machine
+from listwatch_conformance.model.guarantees import Violation
+from listwatch_conformance.properties.machine import conformance_machine
 
 REPO = Path(__file__).resolve().parent.parent
 

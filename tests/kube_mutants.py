@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from sut.api import Event, EventType
-from sut.memory import MemoryBackend
+from listwatch_conformance.sut.api import Event, EventType
+from listwatch_conformance.sut.memory import MemoryBackend
 
 
 class ExclusiveStartMutant(MemoryBackend):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from sut.kube.client import KubeBackend
-from sut.kube.config import KubeSettings
-from sut.kube.process import ServerProcess, start_server
+from listwatch_conformance.sut.kube.client import KubeBackend
+from listwatch_conformance.sut.kube.config import KubeSettings
+from listwatch_conformance.sut.kube.process import ServerProcess, start_server
 
 
 @contextlib.contextmanager

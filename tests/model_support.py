@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from model.guarantees import Guarantee, Violation
-from model.history import History
-from model.objects import ADDED, BOOKMARK, DELETED, MODIFIED, Ev, Obj
-from model.retention import Retention
-from model.selectors import Filter
-from model.watch import WatchModel, WatchSpec
+from listwatch_conformance.model.guarantees import Guarantee, Violation
+from listwatch_conformance.model.history import History
+from listwatch_conformance.model.objects import ADDED, BOOKMARK, DELETED, MODIFIED, Ev, Obj
+from listwatch_conformance.model.retention import Retention
+from listwatch_conformance.model.selectors import Filter
+from listwatch_conformance.model.watch import WatchModel, WatchSpec
 
 
 def obj(name: str, rv: int, value: str = "v", ns: str = "ns1", **labels: str) -> Obj:

@@ -7,10 +7,10 @@ import time
 import pytest
 from hypothesis import HealthCheck, settings
 
-from model.guarantees import Violation
-from properties.config import HARNESS
-from properties.harness import BackendFault, BackendHang
-from properties.machine import conformance_machine
+from listwatch_conformance.model.guarantees import Violation
+from listwatch_conformance.properties.config import HARNESS
+from listwatch_conformance.properties.harness import BackendFault, BackendHang
+from listwatch_conformance.properties.machine import conformance_machine
 from tests import broken_backends
 from tests.broken_backends import FAULTY, HANGING, RELEASE
 from tests.conftest import run_pytest

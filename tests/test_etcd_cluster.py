@@ -14,12 +14,12 @@ import os
 
 import pytest
 
-from sut.api import EventType, WatchClosed
+from listwatch_conformance.sut.api import EventType, WatchClosed
 
 
 @pytest.fixture
 def backend(etcd_cluster):
-    from sut.etcd import EtcdClusterBackend
+    from listwatch_conformance.sut.etcd import EtcdClusterBackend
 
     b = EtcdClusterBackend()
     yield b

@@ -31,7 +31,7 @@ def etcd(etcd_endpoint):
 
 @pytest.fixture
 def proxied(etcd_endpoint):
-    from sut.etcd import server
+    from listwatch_conformance.sut.etcd import server
 
     if server.etcd_binary() is None:
         pytest.skip("no `etcd` binary for `etcd grpc-proxy start`")

@@ -1,7 +1,7 @@
 """Kill tests: the conformance machine, unchanged, must reject each etcd mutant with the right guarantee.
 
 No shrinking (phases explicit, reuse, generate) keeps each kill fast; the guarantee is
-read from the Violation the machine raises (``model.guarantees.<Name>Violation``).
+read from the Violation the machine raises (``listwatch_conformance.model.guarantees.<Name>Violation``).
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis.errors import FlakyFailure
 from hypothesis.stateful import run_state_machine_as_test
 
-from model.guarantees import Guarantee as G
-from model.guarantees import Violation
-from properties.faults import fault_machine
-from properties.machine import conformance_machine
+from listwatch_conformance.model.guarantees import Guarantee as G
+from listwatch_conformance.model.guarantees import Violation
+from listwatch_conformance.properties.faults import fault_machine
+from listwatch_conformance.properties.machine import conformance_machine
 
 KILL_SETTINGS = settings(max_examples=200, stateful_step_count=30, phases=[Phase.explicit, Phase.reuse, Phase.generate],
                          derandomize=True, database=None, deadline=None, report_multiple_bugs=False,
@@ -30,7 +30,7 @@ KILL_SETTINGS = settings(max_examples=200, stateful_step_count=30, phases=[Phase
 ])
 def test_suite_kills_etcd_mutant(etcd_endpoint, mutant, guarantees):
     pytest.importorskip("aetcd.rpc", reason="the etcd extra is not installed (pip install -e .[etcd])")
-    from sut.etcd import mutants
+    from listwatch_conformance.sut.etcd import mutants
 
     factory = getattr(mutants, mutant)
     with pytest.raises((Violation, FlakyFailure)) as caught:
@@ -53,8 +53,8 @@ CLUSTER_KILL_SETTINGS = settings(KILL_SETTINGS, max_examples=100, stateful_step_
     ("ClosesEveryWatchOnCrash", {G.Liveness}),
 ])
 def test_fault_machine_kills_etcd_cluster_mutant(etcd_cluster, mutant, guarantees):
-    from sut.etcd import mutants
-    from sut.etcd.faults import EtcdClusterInjector
+    from listwatch_conformance.sut.etcd import mutants
+    from listwatch_conformance.sut.etcd.faults import EtcdClusterInjector
 
     factory = getattr(mutants, mutant)
     injector = EtcdClusterInjector(etcd_cluster)

@@ -5,11 +5,10 @@ readability of failures cannot regress unnoticed. Regenerate after a deliberate 
 import os
 from pathlib import Path
 
-from hypothesis import settings
-
-from properties.machine import conformance_machine
-from sut.api import Capabilities
-from sut.mutants import DeleteCarriesOldRV
+from listwatch_conformance.properties.machine import conformance_machine
+from listwatch_conformance.sut.api import Capabilities
+from listwatch_conformance.sut.mutants import DeleteCarriesOldRV
+from listwatch_conformance.properties.profiles import PROFILES
 from tests.conftest import first_violation
 
 GOLDEN = Path(__file__).parent / "golden" / "DeleteCarriesOldRV.txt"
@@ -29,7 +28,7 @@ WithoutBursts.__name__ = "ListWatchConformance"  # the name the program prints, 
 
 
 def test_counterexample_text_is_pinned():
-    violation = first_violation(DeleteCarriesOldRV, CAPABILITIES, settings.get_profile("ci"), WithoutBursts)
+    violation = first_violation(DeleteCarriesOldRV, CAPABILITIES, PROFILES["ci"], WithoutBursts)
     assert violation is not None
     text = "\n".join([str(violation), *getattr(violation, "__notes__", [])]) + "\n"
     if os.environ.get("UPDATE_GOLDEN"):

@@ -9,10 +9,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from sut.api import AlreadyExists, Conflict, EventType, Expired, NotFound, WatchClosed
-from sut.kube.client import INSTANCE_LABEL, KubeBackend, KubeError
-from sut.kube.config import KubeConfigError, KubeSettings
-from sut.kube.wire import WireError, parse_rv
+from listwatch_conformance.sut.api import AlreadyExists, Conflict, EventType, Expired, NotFound, WatchClosed
+from listwatch_conformance.sut.kube.client import INSTANCE_LABEL, KubeBackend, KubeError
+from listwatch_conformance.sut.kube.config import KubeConfigError, KubeSettings
+from listwatch_conformance.sut.kube.wire import WireError, parse_rv
 from tests.kube_support import served
 
 

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from properties.machine import conformance_machine
-from sut.kube.client import KubeBackend
-from sut.kube.config import KUBE
+from listwatch_conformance.properties.machine import conformance_machine
+from listwatch_conformance.sut.kube.client import KubeBackend
+from listwatch_conformance.sut.kube.config import KUBE
 
 
 @pytest.fixture

@@ -18,11 +18,12 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis.errors import Flaky
 from hypothesis.stateful import run_state_machine_as_test
 
-from model.guarantees import Violation
-from properties.config import HARNESS
-from properties.machine import conformance_machine
-from sut import mutants as zoo
-from sut.mutants import MUTANTS as ZOO
+from listwatch_conformance.model.guarantees import Violation
+from listwatch_conformance.properties.config import HARNESS
+from listwatch_conformance.properties.machine import conformance_machine
+from listwatch_conformance.sut import mutants as zoo
+from listwatch_conformance.sut.mutants import MUTANTS as ZOO
+from listwatch_conformance.properties.profiles import PROFILES
 from tests.kube_support import kube_factory, served
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,7 +58,7 @@ def test_reference_backend_passes_through_http(extensions, monkeypatch):
         capabilities = probe.capabilities
         probe.close()
         run_state_machine_as_test(conformance_machine(factory, capabilities),
-                                  settings=settings(settings.get_profile("ci")))
+                                  settings=settings(PROFILES["ci"]))
     assert not _kube_threads(), "watch reader threads left running"
 
 
@@ -120,7 +121,7 @@ ZOO_THROUGH_HTTP = ["InclusiveStart", "ExpiresRetained", "DeleteCarriesNewObject
 
 @pytest.mark.parametrize("name", ZOO_THROUGH_HTTP)
 def test_zoo_mutant_is_killed_through_http(name):
-    violation = _first_violation_through_http(f"sut.mutants:{name}")
+    violation = _first_violation_through_http(f"listwatch_conformance.sut.mutants:{name}")
     assert violation.guarantee in ZOO[getattr(zoo, name)], str(violation)
 
 

@@ -15,7 +15,7 @@ kubernetes = pytest.importorskip("kubernetes")
 from kubernetes import client, watch  # noqa: E402
 from kubernetes.client.rest import ApiException  # noqa: E402
 
-from sut.kube.wire import EXTENSION, INITIAL_EVENTS_END  # noqa: E402
+from listwatch_conformance.sut.kube.wire import EXTENSION, INITIAL_EVENTS_END  # noqa: E402
 from tests.kube_support import served  # noqa: E402
 
 NS = "official-client"

@@ -7,9 +7,9 @@ import json
 import pytest
 import urllib3
 
-from sut.api import WatchClosed
-from sut.kube.client import KubeBackend
-from sut.kube.config import KubeSettings
+from listwatch_conformance.sut.api import WatchClosed
+from listwatch_conformance.sut.kube.client import KubeBackend
+from listwatch_conformance.sut.kube.config import KubeSettings
 from tests.kube_support import served
 
 NS = "wire"

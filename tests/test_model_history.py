@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from model.guarantees import Guarantee, Violation
-from model.history import History
-from model.objects import Obj
+from listwatch_conformance.model.guarantees import Guarantee, Violation
+from listwatch_conformance.model.history import History
+from listwatch_conformance.model.objects import Obj
 
 
 def obj(name: str, rv: int, value: str = "v", ns: str = "ns1") -> Obj:

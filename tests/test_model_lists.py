@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from model.guarantees import Guarantee as G
-from model.guarantees import Violation
-from model.history import History
-from model.lists import ListModel, ListSpec
-from model.retention import Retention
-from model.selectors import Filter
+from listwatch_conformance.model.guarantees import Guarantee as G
+from listwatch_conformance.model.guarantees import Violation
+from listwatch_conformance.model.history import History
+from listwatch_conformance.model.lists import ListModel, ListSpec
+from listwatch_conformance.model.retention import Retention
+from listwatch_conformance.model.selectors import Filter
 from tests.model_support import obj, put
 
 

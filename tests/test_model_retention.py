@@ -6,10 +6,10 @@ import math
 
 import pytest
 
-from model.guarantees import Guarantee
-from model.history import History
-from model.objects import Obj
-from model.retention import Retention, Start
+from listwatch_conformance.model.guarantees import Guarantee
+from listwatch_conformance.model.history import History
+from listwatch_conformance.model.objects import Obj
+from listwatch_conformance.model.retention import Retention, Start
 
 RVS = [1001, 1003, 1004, 1007, 1010]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from model.objects import Obj
-from model.selectors import Filter, SelectorError, parse_field_selector, parse_label_selector
+from listwatch_conformance.model.objects import Obj
+from listwatch_conformance.model.selectors import Filter, SelectorError, parse_field_selector, parse_label_selector
 
 
 def obj(name: str = "a", ns: str = "ns1", **labels: str) -> Obj:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from model.history import History, Write
-from model.objects import ADDED, DELETED, MODIFIED, Ev, Obj
-from model.selectors import Filter
-from model.transitions import event_for
+from listwatch_conformance.model.history import History, Write
+from listwatch_conformance.model.objects import ADDED, DELETED, MODIFIED, Ev, Obj
+from listwatch_conformance.model.selectors import Filter
+from listwatch_conformance.model.transitions import event_for
 
 PROD = Filter(namespace="ns1", label_selector="env=prod")
 

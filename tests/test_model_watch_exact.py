@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from model.guarantees import Guarantee as G
-from model.guarantees import Violation
-from model.history import History
-from model.objects import DELETED, Ev
-from model.retention import Retention, Start
-from model.selectors import Filter
-from model.watch import WatchModel, WatchSpec
+from listwatch_conformance.model.guarantees import Guarantee as G
+from listwatch_conformance.model.guarantees import Violation
+from listwatch_conformance.model.history import History
+from listwatch_conformance.model.objects import DELETED, Ev
+from listwatch_conformance.model.retention import Retention, Start
+from listwatch_conformance.model.selectors import Filter
+from listwatch_conformance.model.watch import WatchModel, WatchSpec
 from tests.model_support import obj, put, delete, added, modified, bookmark, watch, feed, violation
 
 

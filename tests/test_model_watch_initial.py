@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from model.guarantees import Guarantee as G
-from model.guarantees import Violation
-from model.history import History
-from model.objects import ADDED, DELETED, Ev
-from model.selectors import Filter
-from model.watch import WatchModel
+from listwatch_conformance.model.guarantees import Guarantee as G
+from listwatch_conformance.model.guarantees import Violation
+from listwatch_conformance.model.history import History
+from listwatch_conformance.model.objects import ADDED, DELETED, Ev
+from listwatch_conformance.model.selectors import Filter
+from listwatch_conformance.model.watch import WatchModel
 from tests.model_support import obj, put, added, modified, bookmark, watch, feed, violation
 
 

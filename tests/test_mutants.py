@@ -3,7 +3,7 @@ the guarantee the mutant breaks. A mutant that survives fails this test."""
 
 import pytest
 
-from sut.mutants import MUTANTS
+from listwatch_conformance.sut.mutants import MUTANTS
 from tests.conftest import first_violation
 
 

@@ -15,11 +15,11 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from properties.config import HARNESS
-from properties.harness import BackendHang
-from properties.machine import conformance_machine
-from sut.memory import MemoryBackend
-from sut.mutants import DuplicateAfterInit
+from listwatch_conformance.properties.config import HARNESS
+from listwatch_conformance.properties.harness import BackendHang
+from listwatch_conformance.properties.machine import conformance_machine
+from listwatch_conformance.sut.memory import MemoryBackend
+from listwatch_conformance.sut.mutants import DuplicateAfterInit
 from tests import broken_backends
 from tests.conftest import REPO
 
@@ -112,7 +112,7 @@ def child_running(marker: str, parent: int, program: str) -> bool:
 
 
 def test_ctrl_c_leaves_no_etcd_behind():
-    from sut.etcd import server
+    from listwatch_conformance.sut.etcd import server
 
     if server.etcd_binary() is None:
         pytest.skip("no etcd binary")
@@ -122,5 +122,5 @@ def test_ctrl_c_leaves_no_etcd_behind():
 
 def test_ctrl_c_leaves_no_kube_server_behind():
     marker = interrupt_run(["properties", "--sut", "kube", "--kube-serve", "memory"],
-                           lambda m, pid: child_running(m, pid, "sut.kube"))
+                           lambda m, pid: child_running(m, pid, "listwatch_conformance.sut.kube"))
     assert wait_for(lambda: not processes_marked(marker), deadline=10), processes_marked(marker)

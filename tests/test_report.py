@@ -7,7 +7,7 @@ import shlex
 
 import pytest
 
-from sut.mutants import ExactListIgnoresRV, NamespacePrefix
+from listwatch_conformance.sut.mutants import ExactListIgnoresRV, NamespacePrefix
 from tests.conftest import run_pytest
 
 SELECTED = ["NamespaceIsolation", "ListExact", "Ordered"]

@@ -8,7 +8,7 @@ import pytest
 from tests.conftest import run_pytest
 
 BAD_BACKENDS = textwrap.dedent('''
-    from sut.api import Capabilities
+    from listwatch_conformance.sut.api import Capabilities
 
     NOT_CALLABLE = 42
 
@@ -57,8 +57,8 @@ def bad_module(tmp_path):
     ("bad_backends:NOT_CALLABLE", "is a int, not callable"),
     ("bad_backends:raises", "calling the factory raised RuntimeError: cannot connect to the store"),
     ("bad_backends:NoMethods", "lacks create, update, delete, list, watch, compact, request_progress, close"),
-    ("bad_backends:BadCapabilities", "backend.capabilities is {'bookmarks': True}, not a sut.api.Capabilities"),
-    ("bad_backends:NoCapabilities", "backend.capabilities is None, not a sut.api.Capabilities"),
+    ("bad_backends:BadCapabilities", "backend.capabilities is {'bookmarks': True}, not a listwatch_conformance.sut.api.Capabilities"),
+    ("bad_backends:NoCapabilities", "backend.capabilities is None, not a listwatch_conformance.sut.api.Capabilities"),
     ("bad_backends:NumericVersion", "backend.version is 3.4; if given, it must be a str"),
     ("bad_backends:returns_none", "the factory returned NoneType, which lacks create, update"),
     ("broken_import:Factory", "cannot import module 'broken_import' (missing dependency: libfoo)"),

@@ -2,7 +2,7 @@
 
 ``etcd_backend()``, ``etcd_proxy_backend()`` and ``etcd_cluster_backend()`` are the
 factories (one fresh, empty store per call). They start etcd (the grpc-proxy, the
-three-member cluster) on first use, once per process; see :mod:`sut.etcd.server`. Without
+three-member cluster) on first use, once per process; see :mod:`listwatch_conformance.sut.etcd.server`. Without
 an ``etcd`` binary or ``--etcd-endpoint``, each returns a stand-in whose every call skips
 the test with the reason (:class:`Unavailable`).
 """
@@ -13,8 +13,8 @@ import attrs
 import grpc
 
 from aetcd.rpc import rpc_pb2_grpc
-from sut.etcd import server
-from sut.etcd.backend import CAPABILITIES, CHANNEL_OPTIONS, EtcdBackend
+from listwatch_conformance.sut.etcd import server
+from listwatch_conformance.sut.etcd.backend import CAPABILITIES, CHANNEL_OPTIONS, EtcdBackend
 
 # etcd 3.4's grpc-proxy never answers a progress request (tests/test_etcd_proxy.py)
 PROXY_CAPABILITIES = attrs.evolve(CAPABILITIES, progress=False)

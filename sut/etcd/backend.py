@@ -41,8 +41,8 @@ import attrs
 import grpc
 
 from aetcd.rpc import kv_pb2, rpc_pb2, rpc_pb2_grpc
-from model.selectors import Filter
-from sut.api import (
+from listwatch_conformance.model.selectors import Filter
+from listwatch_conformance.sut.api import (
     AlreadyExists,
     Capabilities,
     Conflict,
@@ -55,8 +55,8 @@ from sut.api import (
     Page,
     WatchClosed,
 )
-from sut.etcd import codec, server
-from sut.filtering import matches, parse_filter, transition
+from listwatch_conformance.sut.etcd import codec, server
+from listwatch_conformance.sut.filtering import matches, parse_filter, transition
 
 RPC_DEADLINE = 10.0  # seconds for any one etcd call, a watch's creation, or a reader thread to stop
 CHANNEL_OPTIONS = [  # reconnect quickly after an etcd restart
@@ -98,7 +98,7 @@ def _rpc_error(what: str, exc: grpc.RpcError) -> Exception:
 
 
 class EtcdWatch:
-    """One watch on its own gRPC Watch stream; the contract's :class:`sut.api.Watch`.
+    """One watch on its own gRPC Watch stream; the contract's :class:`listwatch_conformance.sut.api.Watch`.
 
     ``seq`` numbers the backend's watches from 1; ``member`` is the cluster member the stream
     is pinned to (None on a single etcd or proxy), see :meth:`EtcdBackend._place_watch`.

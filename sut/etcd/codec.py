@@ -5,7 +5,7 @@
   ``ns10/``) and all objects are the range of ``<prefix>``.
 - Values: JSON ``{"namespace", "name", "labels", "value"}``; an object's RV is its key's
   ``mod_revision`` (for a delete event, the delete's revision).
-- Watch events become contract events through the transition table (sut.filtering.transition),
+- Watch events become contract events through the transition table (listwatch_conformance.sut.filtering.transition),
   computed from etcd's ``prev_kv``.
 - Continue tokens encode the snapshot revision and the last key returned.
 """
@@ -16,7 +16,7 @@ import base64
 import binascii
 import json
 
-from sut.api import ListWatchError, Object
+from listwatch_conformance.sut.api import ListWatchError, Object
 
 
 def prefix_end(prefix: bytes) -> bytes:

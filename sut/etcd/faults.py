@@ -5,14 +5,14 @@
 - :class:`EtcdClusterInjector` (``--sut etcd-cluster``): ``restart_server(stream)`` SIGKILLs
   the member of the three-member cluster that ``stream`` is pinned to and restarts it on
   its data and ports, returning once it has rejoined (see
-  :meth:`sut.etcd.server.EtcdCluster.kill_and_restart_member`). For an ended watch (None)
+  :meth:`listwatch_conformance.sut.etcd.server.EtcdCluster.kill_and_restart_member`). For an ended watch (None)
   the member is still chosen from the program alone, never from timing: the member of the
   newest open watch, else the one the next watch will be pinned to. It returns the watches
   pinned to that member, the only ones the crash may end; watches on the other members
   must go on as if nothing happened.
 - ``sever(stream)`` cancels one watch's gRPC stream, as a broken connection would.
 
-Both kill only processes started by :mod:`sut.etcd.server`, and wait with its deadlines.
+Both kill only processes started by :mod:`listwatch_conformance.sut.etcd.server`, and wait with its deadlines.
 """
 
 from __future__ import annotations

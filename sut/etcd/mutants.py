@@ -24,9 +24,9 @@ from __future__ import annotations
 import queue
 
 from aetcd.rpc import rpc_pb2
-from sut.api import Event, EventType
-from sut.etcd import EtcdClusterBackend
-from sut.etcd.backend import EtcdBackend, EtcdWatch
+from listwatch_conformance.sut.api import Event, EventType
+from listwatch_conformance.sut.etcd import EtcdClusterBackend
+from listwatch_conformance.sut.etcd.backend import EtcdBackend, EtcdWatch
 
 MEMBER_LOST = "watch stream failed: UNAVAILABLE"
 

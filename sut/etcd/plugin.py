@@ -1,7 +1,7 @@
 """pytest plugin for the etcd backends: --etcd-endpoint, and stopping etcd at the end of the session.
 
 Registered from conftest.py (``pytest_plugins``). etcd itself is started lazily by the
-first backend made (see :mod:`sut.etcd.server`), once per process, so once per xdist worker.
+first backend made (see :mod:`listwatch_conformance.sut.etcd.server`), once per process, so once per xdist worker.
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ def pytest_configure(config: pytest.Config) -> None:
     url = config.getoption("--etcd-endpoint")
     if url is None:
         return  # nothing to configure; do not import gRPC for users of other backends
-    from sut.etcd import server
+    from listwatch_conformance.sut.etcd import server
 
     server.use_endpoint(url)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    server = sys.modules.get("sut.etcd.server")
+    server = sys.modules.get("listwatch_conformance.sut.etcd.server")
     if server is not None:
         server.stop_all()
 
@@ -38,7 +38,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def etcd_endpoint() -> str:
     """host:port of an etcd for tests that need one whatever --sut says; skips when there is none."""
     pytest.importorskip("aetcd.rpc", reason="the etcd extra is not installed (pip install -e .[etcd])")
-    from sut.etcd import server
+    from listwatch_conformance.sut.etcd import server
 
     reason = server.unavailable_reason()
     if reason:
@@ -48,10 +48,10 @@ def etcd_endpoint() -> str:
 
 @pytest.fixture(scope="session")
 def etcd_cluster():
-    """The three-member etcd cluster this process started (:class:`sut.etcd.server.EtcdCluster`),
+    """The three-member etcd cluster this process started (:class:`listwatch_conformance.sut.etcd.server.EtcdCluster`),
     whatever --sut says; skips without the etcd extra or the ``etcd`` binary."""
     pytest.importorskip("aetcd.rpc", reason="the etcd extra is not installed (pip install -e .[etcd])")
-    from sut.etcd import server
+    from listwatch_conformance.sut.etcd import server
 
     if server.etcd_binary() is None:
         pytest.skip("no `etcd` binary on PATH: install etcd 3.4 (Debian: apt-get install -y etcd-server)")

@@ -1,4 +1,4 @@
-"""``python -m sut.kube serve --sut SPEC [--host H] [--port N]``: serve a backend as a Kubernetes-style API.
+"""``python -m listwatch_conformance.sut.kube serve --sut SPEC [--host H] [--port N]``: serve a backend as a Kubernetes-style API.
 
 Binds ``--host`` (default 127.0.0.1; port 0 picks a free one), then prints one line
 ``listening on http://HOST:PORT`` to stdout before serving, so a parent process can wait
@@ -11,11 +11,11 @@ import argparse
 import socket
 import sys
 
-from sut.loading import SutError, resolve_factory
+from listwatch_conformance.sut.loading import SutError, resolve_factory
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sut.kube")
+    parser = argparse.ArgumentParser(prog="python -m listwatch_conformance.sut.kube")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve a backend over the Kubernetes ConfigMap API")
     serve.add_argument("--sut", default="memory", help="backend: a built-in name or MODULE:NAME (default memory)")
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import uvicorn  # imported late so --help works without the server extra
 
-    from sut.kube.server import build_app
+    from listwatch_conformance.sut.kube.server import build_app
 
     try:
         factory = resolve_factory(args.sut)

@@ -45,7 +45,7 @@ from urllib.parse import quote, urlencode
 import attrs
 import urllib3
 
-from sut.api import (
+from listwatch_conformance.sut.api import (
     Capabilities,
     Event,
     EventType,
@@ -55,8 +55,8 @@ from sut.api import (
     Page,
     WatchClosed,
 )
-from sut.kube import wire
-from sut.kube.config import KUBE, KubeSettings
+from listwatch_conformance.sut.kube import wire
+from listwatch_conformance.sut.kube.config import KUBE, KubeSettings
 
 MANAGED_BY = ("app.kubernetes.io/managed-by", "listwatch-conformance")
 INSTANCE_LABEL = "listwatch-conformance.io/instance"
@@ -274,7 +274,7 @@ class KubeBackend:
             status, doc = self._conn.request("GET", f"{wire.EXTENSION}/capabilities")
             if status != 200 or not isinstance(doc, dict):
                 raise KubeError(f"{self._conn.base} does not serve {wire.EXTENSION}/capabilities (HTTP {status}); "
-                                "the extensions exist only on our own server (python -m sut.kube serve)")
+                                "the extensions exist only on our own server (python -m listwatch_conformance.sut.kube serve)")
             return Capabilities(**{k: v for k, v in doc.items() if k in attrs.fields_dict(Capabilities)})
         return Capabilities(label_selectors=True, field_selectors=True, bookmarks=True, progress=False,
                             initial_events=s.initial_events, pagination=True, exact_list=True,

@@ -1,8 +1,8 @@
 """pytest options for ``--sut kube``: where the API server is, or which backend our own server should serve.
 
-Registered from conftest.py with ``pytest_plugins = ["sut.kube.plugin"]``. The options
-fill :data:`sut.kube.config.KUBE` before the suite resolves ``--sut`` (``tryfirst``).
-``--kube-serve BACKEND`` starts ``python -m sut.kube serve --sut BACKEND`` on a free
+Registered from conftest.py with ``pytest_plugins = ["listwatch_conformance.sut.kube.plugin"]``. The options
+fill :data:`listwatch_conformance.sut.kube.config.KUBE` before the suite resolves ``--sut`` (``tryfirst``).
+``--kube-serve BACKEND`` starts ``python -m listwatch_conformance.sut.kube serve --sut BACKEND`` on a free
 loopback port once per pytest process (so once per xdist worker) and stops it at exit,
 also on failure; it turns on our server's non-Kubernetes extension endpoints (capabilities,
 compact, progress, and a fresh store per example) unless ``--kube-no-extensions`` is given.
@@ -14,7 +14,7 @@ import atexit
 
 import pytest
 
-from sut.kube.config import KUBE
+from listwatch_conformance.sut.kube.config import KUBE
 
 _SERVER_KEY = pytest.StashKey[object]()
 
@@ -27,7 +27,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--kubeconfig", metavar="PATH", help="take server and credentials from this kubeconfig")
     group.addoption("--kube-context", metavar="NAME", help="kubeconfig context (default: current-context)")
     group.addoption("--kube-serve", metavar="BACKEND",
-                    help="start our own server (python -m sut.kube serve) for BACKEND (a --sut value) and "
+                    help="start our own server (python -m listwatch_conformance.sut.kube serve) for BACKEND (a --sut value) and "
                          "check it through the kube backend")
     group.addoption("--kube-no-extensions", action="store_true",
                     help="with --kube-serve: use only the Kubernetes API (no capabilities/compact/progress/"
@@ -51,7 +51,7 @@ def pytest_configure(config: pytest.Config) -> None:
         KUBE.initial_events = False
     spec = opt("--kube-serve")
     if spec:
-        from sut.kube.process import ServerStartError, start_server
+        from listwatch_conformance.sut.kube.process import ServerStartError, start_server
 
         try:
             server = start_server(spec)

@@ -1,4 +1,4 @@
-"""Starting and stopping our server (``python -m sut.kube serve``) as a child process.
+"""Starting and stopping our server (``python -m listwatch_conformance.sut.kube serve``) as a child process.
 
 ``start_server(spec)`` returns once the server answers ``/healthz``, or raises
 :class:`ServerStartError` (with the child's stderr) when it does not within ``deadline``
@@ -58,12 +58,12 @@ class ServerProcess:
 
 def start_server(spec: str = "memory", *, host: str = "127.0.0.1", port: int = 0, deadline: float = 30.0,
                  extra_args: tuple[str, ...] = ()) -> ServerProcess:
-    """Start ``python -m sut.kube serve --sut spec`` and wait (bounded) until it serves."""
+    """Start ``python -m listwatch_conformance.sut.kube serve --sut spec`` and wait (bounded) until it serves."""
     fd, stderr_path = tempfile.mkstemp(prefix="lwc-kube-server-", suffix=".log")
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sut.kube", "serve", "--sut", spec, "--host", host, "--port", str(port), *extra_args],
+        [sys.executable, "-m", "listwatch_conformance.sut.kube", "serve", "--sut", spec, "--host", host, "--port", str(port), *extra_args],
         stdout=subprocess.PIPE, stderr=fd, stdin=subprocess.DEVNULL, cwd=str(ROOT), env=env)
     os.close(fd)
     server = ServerProcess(proc, "", stderr_path)
@@ -86,7 +86,7 @@ def _read_url(proc: subprocess.Popen, deadline: float) -> str:
     reader.join(deadline)
     text = line[0].decode().strip() if line else ""
     if not text.startswith("listening on "):
-        raise ServerStartError(f"python -m sut.kube serve did not report its address within {deadline:.0f}s "
+        raise ServerStartError(f"python -m listwatch_conformance.sut.kube serve did not report its address within {deadline:.0f}s "
                                f"(exit code {proc.poll()}, said {text!r})")
     return text.removeprefix("listening on ")
 

@@ -1,6 +1,6 @@
 """Our Kubernetes-style API server: any Backend, served as v1 ConfigMaps over HTTP.
 
-``build_app(backend)`` returns a Starlette app; ``python -m sut.kube serve --sut SPEC``
+``build_app(backend)`` returns a Starlette app; ``python -m listwatch_conformance.sut.kube serve --sut SPEC``
 runs it under uvicorn (see ``sut/kube/__main__.py``). The backend is synchronous: every
 call runs in a worker thread, and each open watch has one pump thread that calls
 ``watch.next()`` and hands events to the event loop.
@@ -44,8 +44,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from sut.api import Event, Expired, ListWatchError, NotFound, WatchClosed
-from sut.kube import wire
+from listwatch_conformance.sut.api import Event, Expired, ListWatchError, NotFound, WatchClosed
+from listwatch_conformance.sut.kube import wire
 
 DEFAULT_WATCH_SECONDS = 1800.0
 PUMP_POLL = 0.2  # how long one next() in a pump thread blocks, so a closed watch is noticed quickly

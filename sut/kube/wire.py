@@ -18,7 +18,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sut.api import (
+from listwatch_conformance.sut.api import (
     AlreadyExists,
     Conflict,
     Event,
