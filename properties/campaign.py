@@ -28,6 +28,7 @@ from listwatch_conformance.model.guarantees import Guarantee as G
 from listwatch_conformance.model.guarantees import Violation
 
 _BLOB = re.compile(r"@reproduce_failure\('(?P<version>[^']+)', b'(?P<blob>[^']+)'\)")
+_HEADING = re.compile(r"^(Falsifying example|Failing test case)\b")
 
 
 @attrs.frozen
@@ -70,9 +71,32 @@ class Campaign:
         return self.checked - {f.guarantee for f in self.findings}
 
 
+PROGRAM_HEADING = "Shrunk program:"
+
+
 def reproduce_blob(notes: list[str]) -> str | None:
     """The blob in the ``@reproduce_failure`` line Hypothesis added to a failure's notes."""
     return next((m["blob"] for n in notes if (m := _BLOB.search(n))), None)
+
+
+def program_lines(notes: list[str]) -> tuple[str, ...]:
+    """The rule calls (and the suite's notes between them) out of the notes Hypothesis added to a failure.
+
+    Independent of Hypothesis's wording: its heading ("Falsifying example:" up to 6.16x, "Failing
+    test case: <state machine>" since) and its advice to add ``@reproduce_failure`` are left out.
+    A state machine's program starts with ``state = MachineName()``; without such a line, every
+    note but Hypothesis's heading and advice is kept.
+    """
+    kept = [n for n in notes if not _BLOB.search(n)]
+    start = next((i for i, n in enumerate(kept) if n.startswith("state = ")), None)
+    if start is None:
+        return tuple(n for n in kept if not _HEADING.match(n))
+    return tuple(kept[start:])
+
+
+def program_text(violation: Violation, program: tuple[str, ...]) -> str:
+    """A failure as the suite shows it: the violation, then the shrunk program under our own heading."""
+    return "\n".join([str(violation), PROGRAM_HEADING, *program]) + "\n"
 
 
 def _finding(exc: BaseException) -> Finding | None:
@@ -88,7 +112,7 @@ def _finding(exc: BaseException) -> Finding | None:
     else:
         return None
     blob = reproduce_blob(notes)
-    program = tuple(n for n in notes if n != "Falsifying example:" and not _BLOB.search(n))
+    program = program_lines(notes)
     return Finding(violation.guarantee, violation, program, blob, flaky)
 
 

@@ -17,7 +17,7 @@ import attrs
 import pytest
 
 from listwatch_conformance.model.guarantees import Guarantee as G
-from listwatch_conformance.properties.campaign import Campaign, reproduce_blob, run_campaign
+from listwatch_conformance.properties.campaign import PROGRAM_HEADING, Campaign, program_lines, reproduce_blob, run_campaign
 from listwatch_conformance.properties.config import HARNESS
 from listwatch_conformance.properties.harness import BackendFault, BackendHang
 from listwatch_conformance.properties.profiles import conformance_settings, profile_name
@@ -74,7 +74,8 @@ class ConformanceCheck:
                                     "search again")
         if isinstance(campaign.fault, (BackendFault, BackendHang)):  # the message says it all; no traceback
             notes = getattr(campaign.fault, "__notes__", [])
-            shown = [n for n in notes if "@reproduce_failure" not in n]
+            program = program_lines(notes)
+            shown = [PROGRAM_HEADING, *program] if program else []
             pytest.fail("\n".join([str(campaign.fault), *shown, self.rerun_line(reproduce_blob(notes))]),
                         pytrace=False)
         if campaign.fault is not None:
@@ -82,11 +83,11 @@ class ConformanceCheck:
         if campaign.findings:
             first, *others = campaign.findings
             violation = first.violation
-            # Hypothesis's advice (decorate the test) does not fit a generated state machine; ours replaces it
-            violation.__notes__ = [n for n in getattr(violation, "__notes__", []) if "@reproduce_failure" not in n]
-            violation.add_note(self.rerun_line(first.reproduce))
+            # Our own rendering of the program, not Hypothesis's notes: its heading changes between versions,
+            # and its advice (decorate the test) does not fit a generated state machine; the rerun line replaces it
+            violation.__notes__ = [PROGRAM_HEADING, *first.program, self.rerun_line(first.reproduce)]
             for other in others:
-                violation.add_note(f"\nAlso broken: {other.violation}\n" + "\n".join(other.program)
+                violation.add_note(f"\nAlso broken: {other.violation}\n{PROGRAM_HEADING}\n" + "\n".join(other.program)
                                    + f"\n{self.rerun_line(other.reproduce)}")
             raise violation
         return campaign
