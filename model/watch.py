@@ -96,6 +96,7 @@ class WatchModel:
         self.end_seen = False
         self.expired = False
         self.closed = False
+        self.read_mark = 0  # len(delivered) when the consumer's current read step began
         self.fault_injected = False  # a fault (server crash, cut connection) hit it: closing is legitimate
         self.progress_owed: float | None = None
         self.peers: list[WatchModel] = []  # the other watches on the same backend
@@ -372,13 +373,35 @@ class WatchModel:
             return max(seen)
         return None
 
-    def on_closed(self) -> None:
-        """The backend ended the watch (WatchClosed); cutting off a consumer that kept up is a bug,
-        unless a fault was injected while it was open (``fault_injected``)."""
-        if self.owed() is None and not self.expired and not self.fault_injected:
+    def reading(self) -> None:
+        """The consumer starts a read step: what was delivered before it was read in time."""
+        self.read_mark = len(self.delivered)
+
+    def could_have_waited(self) -> int:
+        """How many events could have been waiting for this watch since its consumer's read step began:
+        those delivered in this read step, plus those still owed, the most over the start states
+        consistent with the stream (initial objects, events, the initial-events-end and a progress
+        bookmark)."""
+        self._extend()
+        owed = 0
+        for c in self._possible():
+            events = sum(1 for _ in self._pending_events(c))
+            bookmarks = (self.needs_end_bookmark and not self.end_seen) + (self.progress_owed is not None)
+            owed = max(owed, c.pending + events + bookmarks)
+        return len(self.delivered) - self.read_mark + owed
+
+    def on_closed(self, buffer: int) -> None:
+        """The backend ended the watch (WatchClosed). A backend holds ``buffer`` undelivered events for
+        one watch before it may cut off a consumer that is not reading (the apiserver's cacheWatcher
+        delivers its buffer, then closes; a backend may also drop its buffer and close at once). So
+        the close is a Liveness bug while fewer than ``buffer`` events could have been waiting
+        (:meth:`could_have_waited`), unless a fault was injected while the watch was open."""
+        waiting = self.could_have_waited()
+        if waiting < buffer and not self.expired and not self.fault_injected:
             raise self._violation(
-                G.Liveness, "watch closed by the backend although its consumer had read everything",
-                "the watch stays open while the consumer keeps up", "WatchClosed")
+                G.Liveness, f"watch closed by the backend although its consumer kept up: at most {waiting} "
+                f"event(s) could have been waiting since it last read, fewer than the declared "
+                f"watch_buffer={buffer}", "the watch stays open while the consumer keeps up", "WatchClosed")
         self.closed = True
 
     def request_progress(self, last_rv: int) -> None:

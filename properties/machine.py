@@ -187,36 +187,50 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
             self._check(self.log.acknowledge, [acked])
             return acked[0]
 
-        def _returned(self, rv: int | None):
-            return multiple() if rv is None else rv
+        def _returned(self, rv: int | None, what: str) -> int | None:
+            """One bundle entry for every call, whatever the backend answered: ``rv``, or when the call
+            (rightly or wrongly) gave none, the last acknowledged write's RV (None before any write).
+
+            How many entries a rule adds must follow from the program alone. Draws from a bundle are
+            indices into it, so a bundle that grew with the backend's answers made Hypothesis draw
+            differently on replay against a correct backend that takes its legal liberties (stale
+            reads, "too large" errors, Expired outside the declared history): FlakyStrategyDefinition.
+            """
+            if rv is not None:
+                return rv
+            stand_in = self.log.last_rv if self.log.rvs else None
+            note(f"{what} gave no RV; its entry stands for {stand_in} (the last acknowledged write)")
+            return stand_in
 
         @initialize(target=rvs, writes=s.seed_histories)
         def prepare(self, writes):
             """Seed a history before anything watches: writes (verb, namespace, name, labels, value)
             one after another, as the Kubernetes storage tests seed their data."""
             done = [self._write(BurstWrite(*w)) for w in writes]
-            return multiple(*(rv for rv in done if rv is not None))
+            return multiple(*(self._returned(rv, f"prepare write #{i}") for i, rv in enumerate(done)))
 
         @rule(target=rvs, namespace=s.namespaces, name=s.names, labels=s.labels, value=s.values)
         def create(self, namespace, name, labels, value):
-            return self._returned(self._write(BurstWrite("create", namespace, name, labels, value)))
+            return self._returned(self._write(BurstWrite("create", namespace, name, labels, value)), "create")
 
         @rule(target=rvs, namespace=s.namespaces, name=s.names, labels=s.labels, value=s.values,
               expect_rv=st.one_of(st.none(), rvs))
         def update(self, namespace, name, labels, value, expect_rv):
-            return self._returned(self._write(BurstWrite("update", namespace, name, labels, value), expect_rv))
+            return self._returned(self._write(BurstWrite("update", namespace, name, labels, value), expect_rv),
+                                  "update")
 
         @rule(target=rvs, namespace=s.namespaces, name=s.names, expect_rv=st.one_of(st.none(), rvs))
         def delete(self, namespace, name, expect_rv):
-            return self._returned(self._write(BurstWrite("delete", namespace, name, {}, ""), expect_rv))
+            return self._returned(self._write(BurstWrite("delete", namespace, name, {}, ""), expect_rv), "delete")
 
         @rule(target=rvs, namespace=s.namespaces, name=s.names, labels=s.labels, value=s.values)
         def recreate(self, namespace, name, labels, value):
             """Delete an object and create it again at once (``kubectl replace --force``, a StatefulSet
             pod coming back): a watch must see the DELETED and then the ADDED, never one MODIFIED."""
-            done = [self._write(BurstWrite("delete", namespace, name, {}, "")),
-                    self._write(BurstWrite("create", namespace, name, labels, value))]
-            return multiple(*(rv for rv in done if rv is not None))
+            deleted = self._returned(self._write(BurstWrite("delete", namespace, name, {}, "")), "recreate's delete")
+            created = self._returned(self._write(BurstWrite("create", namespace, name, labels, value)),
+                                     "recreate's create")
+            return multiple(deleted, created)
 
         def _watching(self) -> bool:
             """A watch is open as far as the program goes: opened and not stopped by the client. The
@@ -241,7 +255,8 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
             self._check(self.log.acknowledge, acked)
             # in the order of ``writes``, not of the RVs: which RV a thread got varies from run to run,
             # and the bundle must mean the same ("the RV of the write to b") when Hypothesis replays
-            return multiple(*(rv for rv, _, _ in acked))
+            return multiple(*(self._returned(None if a is None else a[0], f"burst write to {w.namespace}/{w.name}")
+                              for w, a in zip(writes, judged)))
 
         # --- watches --------------------------------------------------------------------
         def _resolve(self, rv):
@@ -312,7 +327,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
                 return False
             except WatchClosed:
                 handle.stream = self._close_stream(handle)
-                self._check(handle.model.on_closed)
+                self._check(handle.model.on_closed, caps.watch_buffer)
                 return False
             except ListWatchError as exc:
                 raise BackendFault(f"{what} raised {type(exc).__name__}: {exc}; a watch ends with "
@@ -357,6 +372,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
             """Read until the watch delivered all it owes (or the budget ends), then whatever else
             arrives within ``quiet`` seconds of the previous event."""
             deadline = time.monotonic() + HARNESS.wait_budget
+            handle.model.reading()
             while handle.stream is not None and self.failure is None:
                 owed = handle.model.owed()
                 if owed is None:
@@ -455,7 +471,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
         def list(self, namespace, label_selector, field_selector, rv, limit):
             spec = ListSpec(Filter(namespace, label_selector, field_selector), self._resolve(rv), None, limit,
                             self._label("list"))
-            return self._returned(self._list(spec))
+            return self._returned(self._list(spec), spec.label)
 
         @precondition(lambda self: caps.exact_list)
         @rule(target=rvs, namespace=s.watch_namespaces, label_selector=label_selectors,
@@ -463,10 +479,10 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
         def list_exact(self, namespace, label_selector, field_selector, rv, limit):
             rv = self._resolve(rv)
             if rv is None:
-                return multiple()
+                return self._returned(None, "list_exact with nothing written yet")
             spec = ListSpec(Filter(namespace, label_selector, field_selector), rv, EXACT, limit,
                             self._label("list"))
-            return self._returned(self._list(spec))
+            return self._returned(self._list(spec), spec.label)
 
         def _continuable(self) -> list[PagedList]:
             """The paginated lists in progress whose snapshot a write has since left behind. A list is

@@ -179,6 +179,9 @@ class Capabilities:
     exact_list: bool = False  # list(rv=N, match="Exact")
     compaction: bool = False  # compact(rv)
     history: int = 0  # watches from any of the last `history` writes' RVs must replay
+    # undelivered events the backend holds for one watch before it may cut off a consumer that is not
+    # reading (WatchClosed); 10 is the apiserver's smallest per-watcher buffer. See DESIGN.md "Closure".
+    watch_buffer: int = 10
 
 
 @runtime_checkable

@@ -207,6 +207,7 @@ class MemoryBackend:
         self.capabilities = Capabilities(
             label_selectors=True, field_selectors=True, bookmarks=True, progress=True,
             initial_events=True, pagination=True, exact_list=True, compaction=True, history=capacity,
+            watch_buffer=watcher_queue,  # a watcher's queue: full, it is terminated after its queue is read
         )
         self._lock = threading.Lock()
         self._store: dict[Key, Object] = {}

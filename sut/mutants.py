@@ -336,6 +336,16 @@ class SlowWatcherDropsEvents(MemoryBackend):
                 self._cond.notify_all()
 
 
+class ClosesBeforeBuffer(MemoryBackend):
+    """Declares the apiserver's per-watcher buffer but terminates a watcher as soon as 2 events wait
+    for it: consumers that keep up are cut off and relist, the load that an undersized buffer puts on
+    a real apiserver (the reason cacheWatcher's buffer was made to scale with the watch's load)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(watcher_queue=2)
+        self.capabilities = attrs.evolve(self.capabilities, watch_buffer=16)
+
+
 class ReorderedBatch(MemoryBackend):
     """Events of one dispatch batch reach each watcher newest first. The dispatcher lingers a few
     milliseconds after an event arrives to batch what follows (and takes what queued up while it was
@@ -507,6 +517,7 @@ MUTANTS: dict[type[MemoryBackend], tuple[G, ...]] = {
     RegistrationRace: (G.Reliable, G.Resumable, G.Liveness, G.FilterTransitions),
     DuplicateAfterInit: (G.Unique,),
     SlowWatcherDropsEvents: (G.Reliable, G.Liveness),
+    ClosesBeforeBuffer: (G.Liveness,),
     ReorderedBatch: (G.Ordered,),
     # InitialState: lost right after an initial state; Resumable: first met by a resumed watch
     CoalescedDeleteCreate: (G.Reliable, G.InitialState, G.Resumable),

@@ -407,15 +407,36 @@ def test_watch_from_future_rv_delivers_nothing_at_or_below_it(s):
 def test_on_closed_while_caught_up_is_liveness(s):
     w = watch(s.log, 1003)
     feed(w, *s.after_1003)
+    w.reading()
     with pytest.raises(Violation) as info:
-        w.on_closed()
+        w.on_closed(1)
     assert info.value.guarantee is G.Liveness
 
 
-def test_on_closed_while_behind_is_allowed(s):
+def test_on_closed_with_a_full_buffer_waiting_is_allowed(s):
+    w = watch(s.log, 1003)
+    w.reading()
+    feed(w, *s.after_1003)  # delivered in this read step: they were waiting when it began
+    w.on_closed(len(s.after_1003))
+    assert w.ended and w.owed() is None
+
+
+def test_on_closed_with_fewer_than_the_buffer_waiting_is_liveness(s):
+    w = watch(s.log, 1003)
+    w.reading()
+    feed(w, modified(s.a4))
+    assert w.could_have_waited() == len(s.after_1003)  # one delivered, the rest owed
+    with pytest.raises(Violation) as info:
+        w.on_closed(len(s.after_1003) + 1)
+    assert info.value.guarantee is G.Liveness and "watch_buffer" in str(info.value)
+
+
+def test_on_closed_while_behind_counts_what_is_owed(s):
     w = watch(s.log, 1003)
     feed(w, modified(s.a4))
-    w.on_closed()
+    w.reading()  # the next read step: the event delivered before it was read in time
+    assert w.could_have_waited() == len(s.after_1003) - 1
+    w.on_closed(len(s.after_1003) - 1)
     assert w.ended and w.owed() is None
 
 
