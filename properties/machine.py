@@ -36,6 +36,12 @@ from listwatch_conformance.properties.harness import BackendCalls, BackendFault,
 from listwatch_conformance.sut.api import AlreadyExists, Capabilities, Conflict, Expired, ListWatchError, NotFound, WatchClosed
 
 MAX_EXTRA_POLLS = 1000  # events read after a watch caught up, to catch duplicates and extras
+# The contract's defaults (sut/api.py): every other watch() and list() leaves out the arguments that
+# equal them, so a backend must honour its documented defaults as well as arguments spelled out.
+WATCH_DEFAULTS = dict(namespace=None, label_selector="", field_selector="", rv=None, allow_bookmarks=False,
+                      send_initial_events=False)
+LIST_DEFAULTS = dict(namespace=None, label_selector="", field_selector="", rv=None, match=None, limit=None,
+                     continue_token=None)
 
 
 @attrs.define(eq=False)
@@ -89,6 +95,9 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
     field_selectors = s.field_selectors if caps.field_selectors else st.just("")
     bookmarks = st.booleans() if caps.bookmarks else st.just(False)
     limits = st.one_of(st.none(), s.limits) if caps.pagination else st.none()
+    # around the edges of the declared history and, with compaction, of the highest compaction
+    edges = st.one_of(s.history_edges, s.compaction_edges) if caps.compaction else s.history_edges
+    exact_edges = st.one_of(s.oldest_retained, s.compaction_edges) if caps.compaction else s.oldest_retained
 
     class ListWatchConformance(RuleBasedStateMachine):
         rvs = Bundle("rvs")
@@ -258,10 +267,27 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
             return multiple(*(self._returned(None if a is None else a[0], f"burst write to {w.namespace}/{w.name}")
                               for w, a in zip(writes, judged)))
 
+        @precondition(lambda self: self._watching())
+        @rule(target=rvs, namespace=s.namespaces, name=s.names, labels=s.labels, overflow=s.overflow)
+        def flood(self, namespace, name, labels, overflow):
+            """Write one object ``watch_buffer + overflow`` times, one write after another, with no read in
+            between: more events than an open watch may hold unread. The backend must deliver them all or
+            end the watch (WatchClosed) for the consumer to resume, never skip some."""
+            last = None
+            for i in range(caps.watch_buffer + overflow):
+                verb = "update" if (namespace, name) in self.log.current else "create"
+                last = self._write(BurstWrite(verb, namespace, name, labels, str(i % 2)))
+            return self._returned(last, "flood")
+
         # --- watches --------------------------------------------------------------------
         def _resolve(self, rv):
             if isinstance(rv, s.Ahead):
                 value = max(self.log.max_handed_out, 0) + int(rv)
+            elif isinstance(rv, s.Compacted):
+                if self.retention.compacted is None:
+                    note(f"{rv!r}: nothing compacted yet, so {s.OldestRetained(int(rv))!r}")
+                    return self._resolve(s.OldestRetained(int(rv)))
+                value = max(self.retention.compacted + int(rv), 0)
             elif isinstance(rv, (s.OldestRetained, s.First)):
                 rvs = self.log.rvs
                 if not rvs:
@@ -283,11 +309,11 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
                 other.model.peers.append(model)
                 model.peers.append(other.model)
             f = spec.filter
+            kwargs = self._as_called(WATCH_DEFAULTS, dict(
+                namespace=f.namespace, label_selector=f.label_selector, field_selector=f.field_selector, rv=spec.rv,
+                allow_bookmarks=spec.allow_bookmarks, send_initial_events=spec.send_initial_events))
             try:
-                handle.stream = self.calls("watch()", HARNESS.call_deadline, self.backend.watch, namespace=f.namespace,
-                                     label_selector=f.label_selector, field_selector=f.field_selector, rv=spec.rv,
-                                     allow_bookmarks=spec.allow_bookmarks,
-                                     send_initial_events=spec.send_initial_events)
+                handle.stream = self.calls("watch()", HARNESS.call_deadline, self.backend.watch, **kwargs)
             except Expired:
                 self._check(model.on_expired)
             except ListWatchError as exc:
@@ -295,12 +321,19 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
             self.handles.append(handle)
             return handle
 
+        def _as_called(self, defaults: dict, kwargs: dict) -> dict:
+            """``kwargs`` as sent: with the counter of watches and lists even, without those that equal the
+            contract's ``defaults`` (the counter follows from the program, so the choice does too)."""
+            if self.counter % 2:
+                return kwargs
+            return {k: v for k, v in kwargs.items() if v != defaults[k]}
+
         def _label(self, kind: str) -> str:
             self.counter += 1
             return f"{kind} #{self.counter}"
 
         @rule(target=watches, namespace=s.watch_namespaces, label_selector=label_selectors,
-              field_selector=field_selectors, rv=st.one_of(s.from_state, rvs, s.aheads, s.history_edges),
+              field_selector=field_selectors, rv=st.one_of(s.from_state, rvs, s.aheads, edges),
               allow_bookmarks=bookmarks)
         def watch(self, namespace, label_selector, field_selector, rv, allow_bookmarks):
             spec = WatchSpec(Filter(namespace, label_selector, field_selector), self._resolve(rv),
@@ -439,7 +472,8 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
             kwargs = dict(namespace=f.namespace, label_selector=f.label_selector, field_selector=f.field_selector,
                           rv=spec.rv, match=spec.match, limit=spec.limit)
             try:
-                page = self.calls("list()", HARNESS.call_deadline, self.backend.list, **kwargs)
+                page = self.calls("list()", HARNESS.call_deadline, self.backend.list,
+                                  **self._as_called(LIST_DEFAULTS, kwargs))
             except ListWatchError as exc:
                 note(f"{spec.label} raised {exc!r}")
                 self._check(model.first_failed, isinstance(exc, Expired))
@@ -467,15 +501,22 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
             return to_page(what, page)[1]
 
         @rule(target=rvs, namespace=s.watch_namespaces, label_selector=label_selectors,
-              field_selector=field_selectors, rv=st.one_of(st.none(), st.just(0), rvs, s.aheads), limit=limits)
-        def list(self, namespace, label_selector, field_selector, rv, limit):
-            spec = ListSpec(Filter(namespace, label_selector, field_selector), self._resolve(rv), None, limit,
+              field_selector=field_selectors, rv=st.one_of(st.none(), st.just(0), rvs, s.aheads),
+              match=s.not_older_than, limit=limits)
+        def list(self, namespace, label_selector, field_selector, rv, match, limit):
+            """A list at rv=None (a consistent read), 0 (any snapshot) or N (not older than N, the default
+            meaning of an RV, or spelled out as ``match="NotOlderThan"``)."""
+            rv = self._resolve(rv)
+            if rv is None and match is not None:
+                note(f"match={match!r} needs an RV (Kubernetes refuses it without one): sent as match=None")
+                match = None
+            spec = ListSpec(Filter(namespace, label_selector, field_selector), rv, match, limit,
                             self._label("list"))
             return self._returned(self._list(spec), spec.label)
 
         @precondition(lambda self: caps.exact_list)
         @rule(target=rvs, namespace=s.watch_namespaces, label_selector=label_selectors,
-              field_selector=field_selectors, rv=st.one_of(rvs, s.oldest_retained), limit=limits)
+              field_selector=field_selectors, rv=st.one_of(rvs, exact_edges), limit=limits)
         def list_exact(self, namespace, label_selector, field_selector, rv, limit):
             rv = self._resolve(rv)
             if rv is None:
@@ -518,7 +559,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
                 self.paginated.insert(index, PagedList(paged.model, token, paged.call))
 
         @precondition(lambda self: caps.compaction)
-        @rule(rv=st.one_of(rvs, s.oldest_retained))
+        @rule(rv=st.one_of(rvs, s.oldest_retained, s.lower_compactions))
         def compact(self, rv):
             rv = self._resolve(rv)
             if rv is None or rv < 0:

@@ -104,3 +104,20 @@ class First:
 
 # around the edge of the declared history, or far behind it
 history_edges = st.one_of(oldest_retained, st.just(First()))
+
+
+class Compacted(int):
+    """The RV this far from the highest compaction (``compact(C)``: -1 is C-1, the newest RV a watch may
+    be refused at and an exact list must be; 0 is C). Used as a compaction's own RV, it compacts below
+    an earlier compaction, which must not bring history back."""
+
+    def __repr__(self) -> str:
+        return f"Compacted({int(self)})"
+
+
+compaction_edges = st.integers(-2, 1).map(Compacted)
+lower_compactions = st.integers(-2, -1).map(Compacted)  # compact() below the last compaction
+# a list's rv=N spelled with the contract's default meaning (None) or by name
+not_older_than = st.sampled_from((None, "NotOlderThan"))
+# how many more events than the declared watch_buffer a flood leaves unread on an open watch
+overflow = st.integers(1, 3)

@@ -13,7 +13,7 @@ import attrs
 
 from listwatch_conformance.model.guarantees import Guarantee as G
 from listwatch_conformance.model.selectors import Filter
-from listwatch_conformance.sut.api import Event, EventType, Expired, Object
+from listwatch_conformance.sut.api import Event, EventType, Expired, ListWatchError, Object
 from listwatch_conformance.sut.memory import CacheWatcher, EventRing, MemoryBackend, StoreEvent, convert_to_watch_event
 
 # --- watch start and history -------------------------------------------------------------
@@ -441,7 +441,71 @@ class SharedMutableObject(MemoryBackend):
         self._consumed: set[int] = set()
 
 
+class OverflowWithoutClose(SlowWatcherDropsEvents):
+    """The reference's own 16-event watcher queue, but a full queue silently drops later events and
+    the watch is never closed (the overflow path the apiserver's cacheWatcher guards with a close)."""
+
+    def __init__(self, *args, **kwargs):
+        MemoryBackend.__init__(self, *args, **kwargs)
+
+
+class SilentAfterTermination(MemoryBackend):
+    """A watch the backend ended (its queue overflowed) answers ``next()`` with "nothing yet", at once
+    and forever, instead of WatchClosed: the consumer waits for events that never come and never
+    resumes (a closed result channel read as an idle one)."""
+
+    class watcher_class(CacheWatcher):
+        def next(self, timeout):
+            with self._cond:
+                ended = self._terminated and not self._stopped and not self._init and not self._queue
+            if ended:
+                return None
+            return super().next(timeout)
+
+
+# --- compaction --------------------------------------------------------------------------------
+
+
+class CompactionLowersMark(MemoryBackend):
+    """A compaction below an earlier one lowers the compaction mark: history already compacted away
+    is served again, to watches and exact lists that must be answered Expired."""
+
+    def compact(self, rv):
+        super().compact(rv)
+        with self._lock:
+            self._compacted_rv = rv
+
+
+class ExactListAtCompactedMinusOne(MemoryBackend):
+    """After ``compact(C)`` an exact list at C-1 is served: the watch rule (C-1 may still replay, as
+    its events start at C) applied to lists, whose snapshot at C-1 is gone."""
+
+    def _check_history(self, rv, *, watch):
+        super()._check_history(rv, watch=True)
+
+
 # --- lists -------------------------------------------------------------------------------------
+
+
+class RefusesNotOlderThan(MemoryBackend):
+    """``match="NotOlderThan"`` spelled out is refused as an unknown match, although it names the
+    default meaning of ``rv=N`` (the spelling Kubernetes clients send as resourceVersionMatch)."""
+
+    def list(self, *, match=None, **kwargs):
+        if match == "NotOlderThan":
+            raise ListWatchError("unknown resourceVersionMatch 'NotOlderThan'")
+        return super().list(match=match, **kwargs)
+
+
+class DefaultSelectorMatchesNothing(MemoryBackend):
+    """``watch()`` without a label selector uses a default that matches nothing (``"owner"``: only
+    objects carrying that label) instead of ``""``: callers relying on the documented default see
+    no objects."""
+
+    def watch(self, *, label_selector="owner", **kwargs):
+        return super().watch(label_selector=label_selector, **kwargs)
+
+
 
 
 class LaggingConsistentList(MemoryBackend):
@@ -529,4 +593,10 @@ MUTANTS: dict[type[MemoryBackend], tuple[G, ...]] = {
     PaginationNewSnapshot: (G.PaginationSnapshot,),
     ExpiredContinueAccepted: (G.PaginationSnapshot,),
     IgnoresPrecondition: (G.WriteAcknowledged,),
+    OverflowWithoutClose: (G.Reliable, G.Liveness),
+    SilentAfterTermination: (G.Liveness, G.Reliable),  # Reliable: another watch got a later event
+    CompactionLowersMark: (G.ExpiredNotPartial, G.ListExact),
+    ExactListAtCompactedMinusOne: (G.ListExact,),
+    RefusesNotOlderThan: (G.ListConsistent,),
+    DefaultSelectorMatchesNothing: (G.InitialState, G.Liveness, G.Reliable),
 }
