@@ -68,6 +68,9 @@ Capabilities
     :class:`Capabilities` declares which optional parts the backend implements; the
     suite only exercises what is declared. ``history=H`` promises that a watch from the
     RV of any of the last H writes (or any RV between them) replays.
+    ``watch_buffer=B`` is how many undelivered events the backend holds for one watch
+    before it may cut off a consumer that is not reading (WatchClosed); a close while fewer
+    than B events could have been waiting since the consumer last read is a Liveness bug.
 
 Errors
     Every expected failure is a :class:`ListWatchError` subclass. Any other exception is

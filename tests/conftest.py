@@ -39,10 +39,11 @@ def first_violation(factory, capabilities, run_settings=KILL_SETTINGS, machine=N
 
 
 def run_pytest(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run pytest in a fresh process (as a user would) from the repository root."""
+    """Run pytest in a fresh process (as a user would) from the repository root, in one process (``-n 0``:
+    the checkout's addopts ask for xdist workers, and nested workers would only add start-up time)."""
     full_env = {**os.environ, **(env or {})}
     full_env.pop("PYTEST_XDIST_WORKER", None)
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "0", *args], cwd=REPO,
                           env=full_env, capture_output=True, text=True, timeout=timeout)
 
 

@@ -129,7 +129,7 @@ def test_pytest_sut_kube_kube_serve_memory():
     """The user-facing command: pytest properties --sut kube --kube-serve memory."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "properties", "--sut", "kube", "--kube-serve", "memory",
+        [sys.executable, "-m", "pytest", "-n", "0", "properties", "--sut", "kube", "--kube-serve", "memory",
          "--hypothesis-profile", "dev", "--wait-budget", str(HTTP_WAIT_BUDGET), "-p", "no:cacheprovider", "-q"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -83,7 +83,7 @@ def interrupt_run(args: list[str], started, deadline: float = 60, settle: float 
     marker = f"LISTWATCH_LEAK_MARK={uuid.uuid4().hex}"
     env = {**os.environ, marker.split("=")[0]: marker.split("=")[1]}
     env.pop("PYTEST_XDIST_WORKER", None)
-    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=REPO, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "0", *args], cwd=REPO, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         assert wait_for(lambda: started(marker, proc.pid), deadline), "the run never got to the point to interrupt"
