@@ -97,7 +97,11 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
     limits = st.one_of(st.none(), s.limits) if caps.pagination else st.none()
     # around the edges of the declared history and, with compaction, of the highest compaction
     edges = st.one_of(s.history_edges, s.compaction_edges) if caps.compaction else s.history_edges
-    exact_edges = st.one_of(s.oldest_retained, s.compaction_edges) if caps.compaction else s.oldest_retained
+    # a flood shrinks to a single write, so a shrunk program keeps it only where the overflow matters
+    flood_sizes = st.one_of(st.just(1), st.integers(caps.watch_buffer + 1, caps.watch_buffer + 3))
+    # exact lists: an RV handed out, the history's edge, or (with compaction) the compaction's, alike
+    exact_rvs = (lambda rvs: st.one_of(rvs, s.oldest_retained, s.compaction_edges)) if caps.compaction else (
+        lambda rvs: st.one_of(rvs, s.oldest_retained))
 
     class ListWatchConformance(RuleBasedStateMachine):
         rvs = Bundle("rvs")
@@ -268,13 +272,13 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
                               for w, a in zip(writes, judged)))
 
         @precondition(lambda self: self._watching())
-        @rule(target=rvs, namespace=s.namespaces, name=s.names, labels=s.labels, overflow=s.overflow)
-        def flood(self, namespace, name, labels, overflow):
-            """Write one object ``watch_buffer + overflow`` times, one write after another, with no read in
-            between: more events than an open watch may hold unread. The backend must deliver them all or
-            end the watch (WatchClosed) for the consumer to resume, never skip some."""
+        @rule(target=rvs, namespace=s.namespaces, name=s.names, labels=s.labels, writes=flood_sizes)
+        def flood(self, namespace, name, labels, writes):
+            """Write one object ``writes`` times (1, or more than the declared watch_buffer), one write after
+            another, with no read in between: more events than an open watch may hold unread. The backend
+            must deliver them all or end the watch (WatchClosed) for the consumer to resume, never skip."""
             last = None
-            for i in range(caps.watch_buffer + overflow):
+            for i in range(writes):
                 verb = "update" if (namespace, name) in self.log.current else "create"
                 last = self._write(BurstWrite(verb, namespace, name, labels, str(i % 2)))
             return self._returned(last, "flood")
@@ -516,7 +520,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
 
         @precondition(lambda self: caps.exact_list)
         @rule(target=rvs, namespace=s.watch_namespaces, label_selector=label_selectors,
-              field_selector=field_selectors, rv=st.one_of(rvs, exact_edges), limit=limits)
+              field_selector=field_selectors, rv=exact_rvs(rvs), limit=limits)
         def list_exact(self, namespace, label_selector, field_selector, rv, limit):
             rv = self._resolve(rv)
             if rv is None:

@@ -115,9 +115,8 @@ class Compacted(int):
         return f"Compacted({int(self)})"
 
 
-compaction_edges = st.integers(-2, 1).map(Compacted)
-lower_compactions = st.integers(-2, -1).map(Compacted)  # compact() below the last compaction
+# -1 first: C-1 is where watches and exact lists part ways (a watch may replay, an exact list must not)
+compaction_edges = st.sampled_from((-1, -2, 0, 1)).map(Compacted)
+lower_compactions = st.sampled_from((-1, -2)).map(Compacted)  # compact() below the last compaction
 # a list's rv=N spelled with the contract's default meaning (None) or by name
 not_older_than = st.sampled_from((None, "NotOlderThan"))
-# how many more events than the declared watch_buffer a flood leaves unread on an open watch
-overflow = st.integers(1, 3)

@@ -567,7 +567,9 @@ MUTANTS: dict[type[MemoryBackend], tuple[G, ...]] = {
     GrownRingServesEvicted: (G.ExpiredNotPartial, G.Reliable),  # Reliable: the partial replay met mid-stream
     DeleteCarriesNewObject: (G.FilterTransitions,),
     DeleteCarriesOldRV: (G.DeleteCarriesDeleteRV,),
-    ModifiedOnEntry: (G.FilterTransitions,),
+    # SelectorSemantics: when the object's previous state lacked a label the selector negates, a MODIFIED
+    # on entry is also what a backend evaluating `!=` wrongly for that state would send
+    ModifiedOnEntry: (G.FilterTransitions, G.SelectorSemantics),
     NoEventOnExit: (G.FilterTransitions,),
     NamespacePrefix: (G.NamespaceIsolation,),
     NotEqualsAbsentLabel: (G.SelectorSemantics,),
