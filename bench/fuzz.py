@@ -85,12 +85,12 @@ def main() -> None:
     args = parser.parse_args()
     if importlib.util.find_spec("hypofuzz") is None:
         parser.error("needs HypoFuzz: pip install -e '.[bench]'")
-    out = output_path(args.out, args.smoke, "fuzz.md")
+    report = output_path(args.out, args.smoke, "fuzz.md")
 
     target = "bench/fuzz_conformance.py"
     if args.smoke:  # the campaign's database is .hypothesis/ in the working directory: keep it out of the checkout
         args.seconds, args.workers = 20, 1
-        out = out.resolve()
+        report = report.resolve()
         os.chdir(tempfile.mkdtemp(prefix="listwatch-bench-smoke-fuzz-"))
         target = os.path.join(ROOT, target)
     else:
@@ -139,7 +139,7 @@ def main() -> None:
         *[line for line in out.strip().splitlines()[-8:]],
         "```",
     ]
-    publish(lines, out)
+    publish(lines, report)
 
 
 if __name__ == "__main__":
