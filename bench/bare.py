@@ -9,9 +9,9 @@ bundles. Both are *recorded* from a real run of the conformance machine, never r
 so the bare machine follows the conformance machine whatever its preconditions read or its
 rules return:
 
-* ``record(machine, settings)`` runs a copy of ``machine`` whose rules call the real bodies
-  and note the rule run and how many results it returned, and which notes, before the first
-  step and after every step, the value of every precondition of every rule;
+* ``record(machine, settings, seed)`` runs a copy of ``machine`` whose rules call the real
+  bodies and note the rule run and how many results it returned, and whose preconditions call
+  the real ones and note, step by step, each value Hypothesis asked for;
 * ``bare_machine(machine, programs)`` has ``machine``'s rules (names, arguments, targets,
   initializers) around bodies that return as many placeholders as the recorded run did, and
   preconditions that answer what the recorded run answered at the same step.
@@ -49,7 +49,8 @@ class Program:
     """One example of the recorded run."""
 
     steps: list[tuple[str, int]] = field(default_factory=list)  # per step: rule run, results returned
-    valid: list[tuple[bool, ...]] = field(default_factory=list)  # per step boundary: every precondition's value
+    # per step boundary (before the first step, after each): the value of each precondition Hypothesis asked for
+    valid: list[dict[int, bool]] = field(default_factory=list)
 
 
 def _preconditions(machine: type) -> list:
@@ -99,11 +100,17 @@ def record(machine: type, settings: Settings, seed_value: int) -> list[Program]:
         self._program = Program()
         programs.append(self._program)
 
+    def precondition_for(i: int):
+        def noted(self) -> bool:
+            holds = self._program.valid[-1][i] = bool(preconditions[i](self))
+            return holds
+        return noted
+
     def check_invariants(self, settings, output, runtimes):  # once before the first step, once after each
-        self._program.valid.append(tuple(bool(p(self)) for p in preconditions))
+        self._program.valid.append({})
         return machine.check_invariants(self, settings, output, runtimes)
 
-    recorder = _clone(machine, machine, machine.__name__, body_for, lambda i: preconditions[i],
+    recorder = _clone(machine, machine, machine.__name__, body_for, precondition_for,
                       {"__init__": __init__, "check_invariants": check_invariants})
     run_state_machine_as_test(seed(seed_value)(recorder), settings=settings)
     return programs
@@ -130,10 +137,11 @@ def bare_machine(machine: type, programs: list[Program]) -> type:
 
     def precondition_for(i: int):
         def holds(self) -> bool:
-            if self._step >= len(self._program.valid):
-                raise Diverged(f"example {self._index + 1}: the bare run went on past the recorded "
-                               f"{len(self._program.steps)} steps")
-            return self._program.valid[self._step][i]
+            valid = self._program.valid
+            if self._step >= len(valid) or i not in valid[self._step]:
+                raise Diverged(f"example {self._index + 1}, step {self._step + 1}: the bare run asked for a "
+                               "precondition the recorded conformance run did not ask for there")
+            return valid[self._step][i]
         return holds
 
     def __init__(self) -> None:
