@@ -3,9 +3,9 @@ without the work.
 
 A bare machine must make Hypothesis do exactly what the conformance machine makes it do (the
 same rules chosen, the same arguments drawn, the same bundles filled) while running no
-backend, no model and no checks. What Hypothesis draws depends on the machine in two ways
-only: which preconditions hold between steps, and how many results each rule returns to its
-bundles. Both are *recorded* from a real run of the conformance machine, never restated here,
+backend, no model and no checks. While no example fails, what Hypothesis draws depends on the
+machine in two ways only: which preconditions hold between steps, and how many results each
+rule returns to its bundles. Both are *recorded* from a real run of the conformance machine, never restated here,
 so the bare machine follows the conformance machine whatever its preconditions read or its
 rules return:
 

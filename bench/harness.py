@@ -44,7 +44,7 @@ from listwatch_conformance.properties.machine import conformance_machine  # noqa
 from listwatch_conformance.properties.profiles import PROFILES  # noqa: E402
 from listwatch_conformance.sut.loading import probe_capabilities, resolve_factory  # noqa: E402
 
-from bare import bare_machine, record  # noqa: E402 (bench/bare.py; the script's directory is on sys.path)
+from bare import Diverged, bare_machine, record  # noqa: E402 (bench/bare.py; the script's directory is on sys.path)
 from publish import output_path, publish  # noqa: E402 (bench/publish.py)
 
 
@@ -101,7 +101,11 @@ def main() -> None:
     rows = []
     for i in range(repeats):
         load = os.getloadavg()[0]
-        b = run(bare_machine(conformance, programs), ci, args.seed)
+        try:
+            b = run(bare_machine(conformance, programs), ci, args.seed)
+        except Diverged as exc:
+            sys.exit(f"the bare machine left the recorded programs: {exc}. No bare machine of the same shape "
+                     "exists while the conformance machine's draws depend on more than Hypothesis's choices.")
         c = run(conformance, ci, args.seed)
         rate_b, rate_c = b[2] / b[0], c[2] / c[0]
         rows.append((load, b, c, rate_b, rate_c, rate_c / rate_b, (c[2] / c[3]) / (b[2] / b[3])))
