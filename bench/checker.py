@@ -24,8 +24,12 @@ write; linear scaling shows as a flat cost per write. The plot (log-log CPU time
 processes on a shared machine disturb less than wall time, with a slope-1 guide) goes to
 ``--plot``. Nothing here asserts on time.
 
+``--smoke`` is a check that the benchmark still runs, not a measurement: 10^3 and 3x10^3
+writes, one repeat, the table written to a temporary directory (or ``--out``, never under
+bench/results/); the plot only with ``--plot``, which needs matplotlib (the ``bench`` extra).
+
     python bench/checker.py [--max 1000000] [--repeats 3] [--out bench/results/checker.md]
-                            [--plot docs/checker-scaling.png]
+                            [--plot docs/checker-scaling.png] [--smoke]
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ from listwatch_conformance.model.retention import Retention  # noqa: E402
 from listwatch_conformance.model.selectors import Filter  # noqa: E402
 from listwatch_conformance.model.transitions import event_for  # noqa: E402
 from listwatch_conformance.model.watch import WatchModel, WatchSpec  # noqa: E402
+
+from publish import output_path, publish  # noqa: E402 (bench/publish.py; the script's directory is on sys.path)
 
 FILTER = Filter(None, "app=x")
 FIRST_RV = 1000
@@ -179,8 +185,17 @@ def main() -> None:
     parser.add_argument("--max", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", default=None)
-    parser.add_argument("--plot", default=None)
+    parser.add_argument("--plot", default=None, help="a PNG path for the plot (needs matplotlib)")
+    parser.add_argument("--smoke", action="store_true", help="10^3 and 3x10^3 writes, one repeat, output to a temp dir")
     args = parser.parse_args()
+    out = output_path(args.out, args.smoke, "checker.md")
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            parser.error("--plot needs matplotlib: pip install -e '.[bench]'")
+    if args.smoke:
+        args.max, args.repeats = 3_000, 1
 
     results, loads = {}, {}
     for n in (n for n in SIZES if n <= args.max):
@@ -195,7 +210,8 @@ def main() -> None:
         "",
         f"Command: `{' '.join(['python', *map(shlex.quote, sys.argv)])}`  ",
         f"Machine: {machine}  ",
-        f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; median of {args.repeats}",
+        f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; median of {args.repeats}"
+        + (" (SMOKE: a check that the benchmark runs, not a measurement)" if args.smoke else ""),
         "",
         "Wall time in seconds (CPU time in parentheses); then CPU time per write in microseconds:",
         "",
@@ -210,11 +226,7 @@ def main() -> None:
         lo, hi = sizes[0], sizes[-1]
         growth = "; ".join(f"{s} x{results[hi][s][1] / max(results[lo][s][1], 1e-9):.0f}" for s in SCENARIOS)
         lines += ["", f"Growth of CPU time from {lo:,} to {hi:,} writes (x{hi // lo:,}): {growth}."]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text)
+    publish(lines, out)
     if args.plot:
         plot(results, args.plot, f"Checker scaling (filter app=x); {machine}")
 

@@ -8,21 +8,29 @@ fingerprints (coverage), and failures found. A real campaign runs the same comma
 bound, on as many cores and machines as it has, all pointed at one shared database (see
 bench/README.md).
 
-    python bench/fuzz.py [--seconds 300] [--workers 2] [--out bench/results/fuzz.md]
+Needs HypoFuzz (the ``bench`` extra); without it the script stops at once and says so.
+``--smoke`` is a check that the script still works, not a campaign: one worker for 20 s, run
+in a new temporary directory (so its example database is there, not in the checkout), the
+report written to a temporary directory (or ``--out``, never under bench/results/).
+
+    python bench/fuzz.py [--seconds 300] [--workers 2] [--out bench/results/fuzz.md] [--smoke]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import platform
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
-from publish import publish  # bench/publish.py (the script's directory is on sys.path)
+from publish import output_path, publish  # bench/publish.py (the script's directory is on sys.path)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -62,15 +70,32 @@ def stop(proc: subprocess.Popen, seconds: float) -> tuple[str, str]:
     return "", f"did not stop after {seconds:.0f} s"
 
 
+def hypothesis_command() -> str:
+    """The ``hypothesis`` command of this Python (beside its executable), else the one on PATH."""
+    beside = os.path.join(os.path.dirname(sys.executable), "hypothesis")
+    return beside if os.access(beside, os.X_OK) else shutil.which("hypothesis") or "hypothesis"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=300)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", default=None)
+    parser.add_argument("--smoke", action="store_true", help="one worker for 20 s in a temp dir, output there")
     args = parser.parse_args()
+    if importlib.util.find_spec("hypofuzz") is None:
+        parser.error("needs HypoFuzz: pip install -e '.[bench]'")
+    report = output_path(args.out, args.smoke, "fuzz.md")
 
-    os.chdir(ROOT)
-    cmd = ["hypothesis", "fuzz", "-n", str(args.workers), "--no-dashboard", "--", "bench/fuzz_conformance.py"]
+    target = "bench/fuzz_conformance.py"
+    if args.smoke:  # the campaign's database is .hypothesis/ in the working directory: keep it out of the checkout
+        args.seconds, args.workers = 20, 1
+        report = report.resolve()
+        os.chdir(tempfile.mkdtemp(prefix="listwatch-bench-smoke-fuzz-"))
+        target = os.path.join(ROOT, target)
+    else:
+        os.chdir(ROOT)
+    cmd = [hypothesis_command(), "fuzz", "-n", str(args.workers), "--no-dashboard", "--", target]
     load_before = os.getloadavg()
     started = time.time()
     proc = subprocess.Popen(cmd, env=dict(os.environ, PYTHONPATH=ROOT), start_new_session=True,
@@ -90,7 +115,8 @@ def main() -> None:
             counts[status.name] = counts.get(status.name, 0) + n
     total = sum(counts.values())
     lines = [
-        "# A bounded HypoFuzz campaign on the conformance machine",
+        "# A bounded HypoFuzz campaign on the conformance machine"
+        + (" (SMOKE: a check that the script runs, not a campaign)" if args.smoke else ""),
         "",
         f"Command: `{' '.join(['python', *map(shlex.quote, sys.argv)])}`, which runs `{shlex.join(cmd)}`  ",
         f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}  ",
@@ -113,7 +139,7 @@ def main() -> None:
         *[line for line in out.strip().splitlines()[-8:]],
         "```",
     ]
-    publish(lines, args.out)
+    publish(lines, report)
 
 
 if __name__ == "__main__":

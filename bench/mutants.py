@@ -14,7 +14,11 @@ shrinking stops after ``--shrink-cap`` seconds (default: ``--cap``; Hypothesis t
 smallest example found so far); ``--shrink-cap 0`` skips the shrink run.
 Nothing here asserts on time: the numbers are machine-dependent and not gated in CI.
 
-    python bench/mutants.py [--seeds 5] [--cap 60] [--shrink-cap S] [--out bench/results/mutants.md] [MUTANT ...]
+``--smoke`` is a check that the benchmark still runs, not a measurement: one mutant
+(``SMOKE_MUTANT`` unless others are named), one seed, a 20 s cap, shrinking capped at 5 s,
+the report written to a temporary directory (or ``--out``, never under bench/results/).
+
+    python bench/mutants.py [--seeds 5] [--cap 60] [--shrink-cap S] [--out bench/results/mutants.md] [--smoke] [MUTANT ...]
 """
 
 from __future__ import annotations
@@ -41,8 +45,11 @@ from listwatch_conformance.properties.machine import conformance_machine  # noqa
 from listwatch_conformance.sut.loading import probe_capabilities  # noqa: E402
 from listwatch_conformance.sut.mutants import MUTANTS  # noqa: E402
 
+from publish import output_path  # noqa: E402 (bench/publish.py; the script's directory is on sys.path)
+
 SETTINGS = dict(max_examples=300, stateful_step_count=50, deadline=None, database=None,
                 suppress_health_check=list(HealthCheck), report_multiple_bugs=False)
+SMOKE_MUTANT = "BookmarkWithoutAllow"  # killed in about 0.1 s, shrunk in about 2 s (results/mutants.md)
 RULE_CALL = re.compile(r"^\s*(?:[\w, ()]+ = )?state\.(\w+)\(")  # also "(rvs_0,) = state.prepare("
 
 
@@ -226,10 +233,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cap", type=float, default=60.0, help="time cap per run, in seconds (default 60)")
     parser.add_argument("--shrink-cap", type=float, default=None,
                         help="time cap on shrinking, in seconds (default: --cap; 0 skips the shrink run)")
-    parser.add_argument("--out", default="bench/results/mutants.md", help="Markdown report path")
+    parser.add_argument("--out", default=None, help="Markdown report path (default: bench/results/mutants.md)")
+    parser.add_argument("--smoke", action="store_true",
+                        help=f"{SMOKE_MUTANT} only, 1 seed, --cap 20, --shrink-cap 5, output to a temp dir")
     parser.add_argument("mutants", nargs="*", metavar="MUTANT", help="mutant class names (default: all)")
     args = parser.parse_args(argv)
     by_name = {m.__name__: m for m in MUTANTS}
+    if args.smoke:
+        args.out = str(output_path(args.out, True, "mutants.md"))
+        args.seeds, args.cap, args.shrink_cap = 1, 20.0, 5.0
+        args.mutants = args.mutants or [SMOKE_MUTANT]
+    args.out = args.out or "bench/results/mutants.md"
     unknown = [n for n in args.mutants if n not in by_name]
     if unknown:
         parser.error(f"unknown mutants: {', '.join(unknown)}; known: {', '.join(by_name)}")
@@ -249,6 +263,7 @@ def main(argv: list[str] | None = None) -> None:
             f.writelines(f"## {r['mutant']}: {r['shrunk'].status} {r['shrunk'].raised}\n{r['shrunk'].program}\n\n"
                          for r in rows)
     print(text)
+    print(f"written to {args.out}", file=sys.stderr)
 
 
 if __name__ == "__main__":
