@@ -7,12 +7,18 @@ search finds nothing. So each broken guarantee gets its own shrunk counterexampl
 guarantee counts as passed only after a complete search that checked it found nothing.
 With ``first_only`` (pytest ``-x``) the campaign stops at the first finding.
 
+A failure found by waiting for something that never comes (mostly Liveness and
+ProgressLiveness, but a lost event may be named Reliable or InitialState) is shrunk with owed events waited for a twentieth of the wait budget, so each failing candidate
+costs little; the shrunk program is then replayed at the full budget, and only a confirmed
+failure is reported (otherwise the search is done again the slow way).
+
 Anything that is not a guarantee violation (a BackendFault, a hang, Hypothesis reporting
 a flaky strategy) ends the campaign and is kept as its ``fault``, never as a finding.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable
@@ -26,6 +32,7 @@ from hypothesis.statistics import collector
 
 from listwatch_conformance.model.guarantees import Guarantee as G
 from listwatch_conformance.model.guarantees import Violation
+from listwatch_conformance.properties.config import HARNESS
 
 _BLOB = re.compile(r"@reproduce_failure\('(?P<version>[^']+)', b'(?P<blob>[^']+)'\)")
 _HEADING = re.compile(r"^(Falsifying example|Failing test case)\b")
@@ -40,6 +47,7 @@ class Finding:
     program: tuple[str, ...]  # the shrunk rule calls, with the suite's notes between them
     reproduce: str | None  # the blob that replays exactly this example (``--reproduce``)
     flaky: bool  # the failure did not happen again when Hypothesis replayed it
+    waited: bool = False  # found by waiting for something owed (shrunk with short waits, then confirmed)
 
 
 @attrs.frozen
@@ -116,19 +124,79 @@ def _finding(exc: BaseException) -> Finding | None:
     return Finding(violation.guarantee, violation, program, blob, flaky)
 
 
-def _search_stats(stats: list[dict], checked: frozenset[G], seconds: float, found: G | None) -> Search:
-    phases = stats[-1] if stats else {}
+def _search_stats(generated_stats: list[dict], all_stats: list[dict], checked: frozenset[G], seconds: float,
+                  found: G | None) -> Search:
+    """One search's record: examples from the run that generated them, shrink steps from every run."""
+    phases = generated_stats[-1] if generated_stats else {}
     generated = phases.get("generate-phase", {}).get("test-cases", [])
-    shrink = phases.get("shrink-phase", {})
     return Search(
         checked=tuple(sorted(g.name for g in checked)),
         examples=len(generated),
         valid=sum(1 for case in generated if case.get("status") == "valid"),
-        shrink_steps=len(shrink.get("test-cases", [])),
+        shrink_steps=sum(len(s.get("shrink-phase", {}).get("test-cases", [])) for s in all_stats),
         seconds=round(seconds, 3),
         stopped_because=phases.get("stopped-because", "a failure was found" if found else "unknown"),
         found=found.name if found else None,
     )
+
+
+# A failure found by waiting for something owed that never came costs the whole wait in every failing
+# candidate of its shrink: it is shrunk with owed things waited for a twentieth of the budget, then confirmed.
+QUICK_SHRINK_SCALE = 0.05
+
+
+@contextlib.contextmanager
+def _quick_shrink_of_wait_costly_failures(always: bool):
+    """Within: once the first failing example of the run was found by waiting for what never came (or
+    at once with ``always``: an earlier search of the campaign showed the backend loses what it owes),
+    owed things are waited for ``QUICK_SHRINK_SCALE`` of the budget for the rest of the run
+    (Hypothesis's shrink). Yields a list that holds True once that happened."""
+    switched, seen = [], []
+
+    def on_failure(violation, waited: bool) -> None:
+        if not seen and (waited or always):
+            HARNESS.owed_wait_scale = QUICK_SHRINK_SCALE
+            switched.append(True)
+        seen.append(violation)
+
+    HARNESS.on_failure = on_failure
+    try:
+        yield switched
+    finally:
+        HARNESS.on_failure = None
+        HARNESS.owed_wait_scale = 1.0
+
+
+def _attempt(test: Callable[[], None], stats: list[dict]) -> tuple[Finding | None, BaseException | None]:
+    """Run one Hypothesis test: the finding it raised, or the fault (anything but a violation), or neither."""
+    try:
+        with collector.with_value(stats.append):
+            test()
+    except BaseException as exc:  # noqa: BLE001 - sorted: a verdict, or the campaign's end
+        finding = _finding(exc)
+        return finding, (None if finding else exc)
+    return None, None
+
+
+def _replay(test: Callable[[], None], blob: str) -> Callable[[], None]:
+    return reproduce_failure(hypothesis.__version__, blob.encode())(test)
+
+
+def _search(test_for: Callable[[object], Callable[[], None]], settings, stats: list[dict],
+            generated: list[dict], quick_always: bool) -> tuple[Finding | None, BaseException | None]:
+    """Search and shrink; a wait-costly failure is shrunk with short waits for what is owed, and the
+    shrunk program is confirmed at the full wait budget (if it does not fail the same way there, the
+    search is done again the slow way)."""
+    with _quick_shrink_of_wait_costly_failures(quick_always) as switched:
+        finding, fault = _attempt(test_for(settings), generated)
+    if finding is None or not switched:
+        return finding, fault
+    if finding.reproduce:
+        confirmed, _ = _attempt(_replay(test_for(settings), finding.reproduce), stats)
+        if confirmed is not None and confirmed.guarantee is finding.guarantee:
+            # the violation as seen at the full budget; the program and blob are the shrink's
+            return attrs.evolve(finding, violation=confirmed.violation, waited=True), None
+    return _attempt(test_for(settings), stats)
 
 
 def run_campaign(machine_for: Callable[[frozenset[G]], type[RuleBasedStateMachine]], checked: frozenset[G],
@@ -141,26 +209,26 @@ def run_campaign(machine_for: Callable[[frozenset[G]], type[RuleBasedStateMachin
     campaign = Campaign(checked)
     remaining = set(checked)
     while remaining:
-        test = get_state_machine_test(machine_for(frozenset(remaining)), settings=settings)
-        if reproduce:
-            test = reproduce_failure(hypothesis.__version__, reproduce.encode())(test)
+        machine = machine_for(frozenset(remaining))
+
+        def test_for(run_settings, machine=machine):
+            return get_state_machine_test(machine, settings=run_settings)
+
+        generated: list[dict] = []
         stats: list[dict] = []
         started = time.monotonic()
-        finding = None
-        try:
-            with collector.with_value(stats.append):
-                test()
-        except DidNotReproduce:
-            if not reproduce:
-                raise
-            campaign.replayed_clean = True  # the fix worked for this example; not a verdict on the rest
-            return campaign
-        except BaseException as exc:  # noqa: BLE001 - sorted below: a verdict, or the campaign's end
-            finding = _finding(exc)
-            if finding is None:
-                campaign.fault = exc
+        if reproduce:
+            finding, fault = _attempt(_replay(test_for(settings), reproduce), generated)
+            if isinstance(fault, DidNotReproduce):
+                campaign.replayed_clean = True  # the fix worked for this example; not a verdict on the rest
+                return campaign
+        else:
+            finding, fault = _search(test_for, settings, stats, generated,
+                                     quick_always=any(f.waited for f in campaign.findings))
+        campaign.fault = fault
         found = finding.guarantee if finding else None
-        campaign.searches.append(_search_stats(stats, frozenset(remaining), time.monotonic() - started, found))
+        campaign.searches.append(_search_stats(generated, generated + stats, frozenset(remaining),
+                                               time.monotonic() - started, found))
         if campaign.fault is not None:
             return campaign
         if finding is None:

@@ -8,6 +8,7 @@ with ``pytest --wait-budget SECONDS`` or the ``LISTWATCH_WAIT_BUDGET`` environme
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import attrs
 
@@ -15,6 +16,22 @@ import attrs
 @attrs.define
 class HarnessSettings:
     wait_budget: float = float(os.environ.get("LISTWATCH_WAIT_BUDGET", "1.0"))
+    # below 1 only while a campaign shrinks a wait-costly failure (Liveness, ProgressLiveness): see
+    # properties.campaign; the shrunk program is then confirmed at the full budget
+    owed_wait_scale: float = 1.0
+    # a campaign's hook, called just before the machine raises a failing example's violation, with
+    # whether it was found by waiting for something owed that never came
+    on_failure: Callable[[object, bool], None] | None = None
+
+    @property
+    def owed_wait(self) -> float:
+        """How long the machine waits for what a watch owes (events, bookmarks) before calling it missing."""
+        return self.wait_budget * self.owed_wait_scale
+
+    @property
+    def unchecked_owed_wait(self) -> float:
+        """How long it waits when what is owed would only break a guarantee that is not checked."""
+        return self.owed_wait / 20
 
     @property
     def poll_interval(self) -> float:

@@ -124,6 +124,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
             self.lists: list[ListModel] = []
             self.counter = 0
             self.failure: Violation | None = None  # the first violation, raised at teardown if checked
+            self.failure_waited = False  # it is something owed that never came within the wait
 
         def _require_empty(self) -> None:
             """The factory must return a fresh, empty store: the model starts from nothing."""
@@ -384,8 +385,8 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
             arrives, the stream stays silent for a twentieth of the wait budget, or a quarter of it
             ends: a skipped event arriving late means reordering. A lost event never arrives, and
             waiting the whole quarter for it made every such failing example, and so shrinking, slow."""
-            later, deadline = [], time.monotonic() + HARNESS.wait_budget / 4
-            silence = HARNESS.wait_budget / 20
+            later, deadline = [], time.monotonic() + HARNESS.owed_wait / 4
+            silence = HARNESS.owed_wait / 20
             while len(later) < MAX_EXTRA_POLLS and (remaining := deadline - time.monotonic()) > 0:
                 try:
                     timeout = min(remaining, silence)
@@ -408,15 +409,21 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
         def _drain(self, handle: WatchHandle, quiet: float = 0.0) -> None:
             """Read until the watch delivered all it owes (or the budget ends), then whatever else
             arrives within ``quiet`` seconds of the previous event."""
-            deadline = time.monotonic() + HARNESS.wait_budget
+            started = time.monotonic()
+            deadline = started + HARNESS.owed_wait
             handle.model.reading()
             while handle.stream is not None and self.failure is None:
                 owed = handle.model.owed()
                 if owed is None:
                     break
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                now = time.monotonic()
+                remaining = deadline - now
+                # what is owed would be reported under an unchecked guarantee (one already found broken, or
+                # not selected): the example is inconclusive either way, so a short wait is enough
+                unchecked = owed.guarantee not in checked and now - started >= HARNESS.unchecked_owed_wait
+                if remaining <= 0 or unchecked:
                     self._check(_raise, owed)
+                    self.failure_waited = self.failure is owed
                     break
                 self._next(handle, min(remaining, HARNESS.poll_interval))
             for _ in range(MAX_EXTRA_POLLS):
@@ -591,6 +598,8 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
                             self._drain(handle, quiet=max(quiet_until - time.monotonic(), 0.0))
                 if self.failure is not None:
                     if self.failure.guarantee in checked:
+                        if HARNESS.on_failure is not None:
+                            HARNESS.on_failure(self.failure, self.failure_waited)
                         raise self.failure
                     note(f"inconclusive: {self.failure.guarantee.name} is not among the checked guarantees")
             finally:

@@ -441,6 +441,15 @@ class SharedMutableObject(MemoryBackend):
         self._consumed: set[int] = set()
 
 
+class DispatcherDies(MemoryBackend):
+    """The dispatcher thread dies at the first write it should fan out (an unhandled error in the event
+    loop): watches still start and replay, but no live event or progress bookmark ever arrives. The
+    commonest real failure, watches gone silent, and the one whose report must come fast."""
+
+    def _dispatch(self, item, watchers):
+        raise SystemExit  # ends the dispatcher thread quietly
+
+
 class OverflowWithoutClose(SlowWatcherDropsEvents):
     """The reference's own 16-event watcher queue, but a full queue silently drops later events and
     the watch is never closed (the overflow path the apiserver's cacheWatcher guards with a close)."""
@@ -595,6 +604,8 @@ MUTANTS: dict[type[MemoryBackend], tuple[G, ...]] = {
     PaginationNewSnapshot: (G.PaginationSnapshot,),
     ExpiredContinueAccepted: (G.PaginationSnapshot,),
     IgnoresPrecondition: (G.WriteAcknowledged,),
+    # Reliable: a watch started later replays from the ring what an older one never got
+    DispatcherDies: (G.Liveness, G.ProgressLiveness, G.Reliable),
     OverflowWithoutClose: (G.Reliable, G.Liveness),
     SilentAfterTermination: (G.Liveness, G.Reliable),  # Reliable: another watch got a later event
     CompactionLowersMark: (G.ExpiredNotPartial, G.ListExact),
