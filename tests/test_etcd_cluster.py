@@ -6,11 +6,14 @@ fault test (properties/test_faults.py with --sut etcd-cluster) relies on.
   another (without that retry, the first read after a kill fails with UNAVAILABLE).
 - Watches are pinned to members in turn; a crash ends the watches on that member with
   WatchClosed and no others.
+- compact() waits for open watches to catch up, but not for one whose stream died with its
+  member: not even when the adapter keeps that watch open (the SilentAfterCrash mutant).
 """
 
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -67,6 +70,33 @@ def test_member_crash_ends_only_its_watches(etcd_cluster, backend):
     finally:
         for w in watches:
             w.close()
+
+
+@pytest.mark.parametrize("factory", ["EtcdClusterBackend", "SilentAfterCrash"])
+def test_compact_does_not_wait_for_a_watch_whose_member_died(etcd_cluster, factory):
+    from listwatch_conformance.sut.etcd import EtcdClusterBackend, mutants
+    from listwatch_conformance.sut.etcd.backend import RPC_DEADLINE
+
+    b = EtcdClusterBackend() if factory == "EtcdClusterBackend" else getattr(mutants, factory)()
+    try:
+        w = b.watch(namespace="ns1")
+        b.create("ns1", "a", {}, "1")
+        assert w.next(5.0) is not None
+        etcd_cluster.kill_and_restart_member(w.member)
+        rv = b.update("ns1", "a", {}, "2")  # a write the dead stream will never carry
+        started = time.monotonic()
+        b.compact(rv)
+        # compact() gives up waiting for a watch after RPC_DEADLINE; before the stream's end
+        # counted, it waited that long for the mutant's watch every time (then the suite's
+        # own deadline for compact(), as long, reported a BackendHang)
+        assert time.monotonic() - started < RPC_DEADLINE
+        if factory == "EtcdClusterBackend":
+            with pytest.raises(WatchClosed):
+                w.next(5.0)
+        else:
+            assert w.next(0.5) is None  # still the mutant: open and silent
+    finally:
+        b.close()
 
 
 def test_progress_reaches_the_last_write_on_every_member(backend):

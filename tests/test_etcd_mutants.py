@@ -49,7 +49,8 @@ CLUSTER_KILL_SETTINGS = settings(KILL_SETTINGS, max_examples=100, stateful_step_
 
 @pytest.mark.parametrize(("mutant", "guarantees"), [
     ("RecreateAfterCrash", {G.Unique}),
-    ("SilentAfterCrash", {G.Liveness, G.ProgressLiveness}),  # owes events, or a bookmark
+    # owes events, or a bookmark; a lost event is Reliable once another watch received a later one
+    ("SilentAfterCrash", {G.Liveness, G.Reliable, G.ProgressLiveness}),
     ("ClosesEveryWatchOnCrash", {G.Liveness}),
 ])
 def test_fault_machine_kills_etcd_cluster_mutant(etcd_cluster, mutant, guarantees):

@@ -128,6 +128,7 @@ class EtcdWatch:
         self.watch_id: int | None = None
         self._created = False
         self._ended: str | None = None  # why the stream ended (WatchClosed once drained)
+        self._finished_call = None  # the last gRPC call whose responses ended: nothing more arrives on it
         self._delivered = 0
         self._stopping = False
         self._requests: queue.Queue = queue.Queue()
@@ -185,7 +186,11 @@ class EtcdWatch:
         self._end(self._consume(self._call))
 
     def _consume(self, call) -> str:
-        """Apply every response of ``call`` (on the reader thread); return why the stream ended."""
+        """Apply every response of ``call`` (on the reader thread); return why the stream ended.
+
+        Records that ``call`` is over whatever the caller then does with the watch: a reader
+        may keep the watch open (a mutant does) or re-create the stream, but compact() must
+        not wait for events on a call that can carry none (:meth:`_caught_up`)."""
         try:
             for resp in call:
                 self.handle(resp)
@@ -194,6 +199,10 @@ class EtcdWatch:
             return f"watch stream failed: {exc.code().name}: {exc.details()}"
         except Exception as exc:  # noqa: BLE001 - a value we cannot decode ends the watch, with the cause
             return f"watch stream could not be read: {type(exc).__name__}: {exc}"
+        finally:
+            with self._cond:
+                self._finished_call = call
+                self._cond.notify_all()
 
     def _end(self, reason: str) -> None:
         with self._cond:
@@ -288,8 +297,9 @@ class EtcdWatch:
             self._cond.wait_for(lambda: self._caught_up(revision), max(0.0, deadline - time.monotonic()))
 
     def _caught_up(self, revision: int) -> bool:
-        """Nothing more up to ``revision`` will arrive: all of it did, or the stream ended (under _cond)."""
-        return self._ended is not None or not self._backend._wrote_in(
+        """Nothing more up to ``revision`` will arrive: all of it did, the watch ended, or the
+        stream it reads is over, even if the watch stays open (under _cond)."""
+        return self._ended is not None or self._finished_call is self._call or not self._backend._wrote_in(
             self.key_range, max(self._last_event_rv, self.start_revision - 1), revision)
 
     def recheck(self) -> None:
