@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Callable
+from pathlib import Path
 
 from listwatch_conformance.sut.api import Capabilities
 
@@ -37,6 +39,7 @@ def resolve_factory(spec: str) -> Callable[[], object]:
     module_name, sep, attr = target.partition(":")
     if not sep or not module_name or not attr:
         raise _fail(f"--sut {spec!r} is neither a built-in backend nor of the form MODULE:NAME.")
+    _refuse_bare_own_name(spec, module_name, attr)
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -49,6 +52,26 @@ def resolve_factory(spec: str) -> Callable[[], object]:
     if not callable(factory):
         raise _fail(f"--sut {spec!r}: {module_name}.{attr} is a {type(factory).__name__}, not callable.")
     return factory
+
+
+def _refuse_bare_own_name(spec: str, module_name: str, attr: str) -> None:
+    """``sut.mutants:X`` in a checkout (where the checkout is on sys.path) would import this suite's
+    own folder a second time under its folder name: a second copy of every module beside
+    ``listwatch_conformance.sut``, with its own classes and its own started servers."""
+    top, _, rest = module_name.partition(".")
+    if top not in ("model", "sut", "properties"):
+        return
+    try:
+        found = importlib.util.find_spec(top)  # finds the folder without importing it
+    except (ImportError, ValueError):
+        return
+    if found is None or not found.submodule_search_locations:
+        return
+    own = importlib.import_module(f"listwatch_conformance.{top}")
+    if {Path(p).resolve() for p in found.submodule_search_locations} & {Path(p).resolve() for p in own.__path__}:
+        right = f"listwatch_conformance.{module_name}:{attr}"
+        raise _fail(f"--sut {spec!r} names this suite's own folder {top}/ by its folder name; the suite's modules "
+                    f"are imported as listwatch_conformance.{top}, so write --sut {right}.")
 
 
 def probe_capabilities(spec: str, factory: Callable[[], object]) -> Capabilities:
