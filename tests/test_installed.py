@@ -167,3 +167,32 @@ def test_checkout_registers_the_plugin_once(autoload: str):
     assert result.returncode == 0, output
     for plugin in ("listwatch_conformance.plugin", "listwatch_conformance.properties.plugin"):
         assert output.count(f"PLUGIN registered: <module '{plugin}'") == 1, output
+
+
+def _readme_ci_jobs() -> list[dict]:
+    yaml = pytest.importorskip("yaml")  # PyYAML comes with the dev extra (kubernetes needs it)
+    text = (REPO / "README.md").read_text()
+    section = text[text.index("## Gate your own project's CI"):]
+    section = section[:section.index("\n## ", 1)]
+    return [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", section, re.S)]
+
+
+def test_readme_ci_jobs_are_valid_and_complete():
+    """The README's GitHub Actions and GitLab CI jobs parse, install the suite from git, run it
+    with a report, and publish both report files, also when the check fails."""
+    github, gitlab = _readme_ci_jobs()
+
+    (job,) = github["jobs"].values()
+    runs = "\n".join(step.get("run", "") for step in job["steps"])
+    assert "pip install \"listwatch-conformance @ git+" in runs, runs
+    assert re.search(r"^listwatch-conformance --sut \S+ --conformance-report out/conformance.json", runs, re.M), runs
+    (upload,) = [step for step in job["steps"] if step.get("uses", "").startswith("actions/upload-artifact@")]
+    assert upload["if"] == "always()", upload
+    assert upload["with"]["path"].split() == ["out/conformance.json", "out/conformance.md"], upload
+
+    (job,) = gitlab.values()
+    script = "\n".join(job["script"])
+    assert "pip install \"listwatch-conformance @ git+" in script, script
+    assert re.search(r"^listwatch-conformance --sut \S+ --conformance-report out/conformance.json", script, re.M), script
+    assert job["artifacts"]["when"] == "always", job
+    assert {"out/conformance.json", "out/conformance.md"} <= set(job["artifacts"]["paths"]), job
