@@ -22,6 +22,5 @@ CHECKOUT = Path(__file__).resolve().parent
 
 
 def pytest_configure(config):
-    if config.rootpath.resolve() != CHECKOUT:
-        while str(CHECKOUT) in sys.path:
-            sys.path.remove(str(CHECKOUT))
+    if config.rootpath.resolve() != CHECKOUT and str(CHECKOUT) in sys.path:
+        sys.path.remove(str(CHECKOUT))  # the first entry: pytest's, not one the user put later
