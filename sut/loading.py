@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,7 +22,8 @@ BUILTIN = {
 CONTRACT_METHODS = ("create", "update", "delete", "list", "watch", "compact", "request_progress", "close")
 
 USAGE = (
-    "--sut takes a built-in name ({names}) or MODULE:NAME, where MODULE is importable (on PYTHONPATH) "
+    "--sut takes a built-in name ({names}) or MODULE:NAME, where MODULE is importable (on PYTHONPATH, "
+    "or in the current directory) "
     "and NAME() returns a fresh, empty backend implementing sut/api.py."
 )
 
@@ -41,7 +44,7 @@ def resolve_factory(spec: str) -> Callable[[], object]:
         raise _fail(f"--sut {spec!r} is neither a built-in backend nor of the form MODULE:NAME.")
     _refuse_bare_own_name(spec, module_name, attr)
     try:
-        module = importlib.import_module(module_name)
+        module = _import_here_too(module_name)
     except ImportError as exc:
         raise _fail(f"--sut {spec!r}: cannot import module {module_name!r} ({exc}).") from None
     except Exception as exc:  # noqa: BLE001 - the user's module failed while importing
@@ -52,6 +55,26 @@ def resolve_factory(spec: str) -> Callable[[], object]:
     if not callable(factory):
         raise _fail(f"--sut {spec!r}: {module_name}.{attr} is a {type(factory).__name__}, not callable.")
     return factory
+
+
+def _import_here_too(module_name: str):
+    """Import ``module_name``; failing that, with the current directory at the end of sys.path.
+
+    ``python -m pytest`` has the current directory on sys.path, the ``pytest`` and
+    ``listwatch-conformance`` scripts do not: a user's ``mystore.py`` beside them is found either
+    way. Appended, the directory never shadows an installed package."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        here = os.getcwd()
+        if exc.name != module_name.partition(".")[0] or here in sys.path:
+            raise
+        sys.path.append(here)
+        try:
+            return importlib.import_module(module_name)
+        except ImportError:
+            sys.path.remove(here)
+            raise
 
 
 def _refuse_bare_own_name(spec: str, module_name: str, attr: str) -> None:

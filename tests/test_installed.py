@@ -99,6 +99,15 @@ def test_console_script_without_plugin_autoload(project: Path):
     assert "2 tests collected" in result.output, result.output
 
 
+def test_backend_module_in_a_bare_directory(tmp_path: Path):
+    """No conftest, no ini file, the ``pytest`` script (which, unlike ``python -m pytest``, does
+    not put the current directory on sys.path): the backend module beside it is found."""
+    shutil.copy(REPO / "examples" / "minimal_backend.py", tmp_path / "mystore.py")
+    result = run_in(tmp_path, "pytest", "-p", "no:cacheprovider", *SUITE, "--sut", "mystore:MinimalBackend",
+                    "--collect-only", "-q")
+    assert result.returncode == 0, result.output
+
+
 @pytest.mark.parametrize("profile", ["dev", "ci", "thorough"])
 def test_profiles_are_known(project: Path, profile: str):
     result = run_in(project, "pytest", "-p", "no:cacheprovider", *SUITE, "--hypothesis-profile", profile,
