@@ -108,7 +108,7 @@ def test_backend_module_in_a_bare_directory(tmp_path: Path):
     assert result.returncode == 0, result.output
 
 
-@pytest.mark.parametrize("profile", ["dev", "ci", "thorough"])
+@pytest.mark.parametrize("profile", ["ci", "thorough"])  # dev: the runs above
 def test_profiles_are_known(project: Path, profile: str):
     result = run_in(project, "pytest", "-p", "no:cacheprovider", *SUITE, "--hypothesis-profile", profile,
                     "--collect-only", "-q")
