@@ -5,8 +5,9 @@ The repository's top-level folders are this package's subpackages (see pyproject
 (the backend contract and backends) and ``listwatch_conformance.properties`` (the state machines).
 One distinct top-level name keeps them apart from a user's own ``model`` or ``properties``.
 The pytest plugin (:mod:`listwatch_conformance.plugin`) is registered through the ``pytest11``
-entry point, so ``pytest --pyargs listwatch_conformance --sut MODULE:NAME`` works from any
-directory once the package is installed.
+entry point, so ``pytest --pyargs listwatch_conformance.properties --sut MODULE:NAME`` (or the
+console script, ``listwatch-conformance --sut MODULE:NAME``) works from any directory once the
+package is installed.
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -26,6 +26,10 @@ from listwatch_conformance.properties.stash import BACKEND_INFO, SELECTED, SUT_K
 from listwatch_conformance.properties.verdicts import applicable, parse_guarantee_names
 
 
+# Options of the kube and etcd plugins that choose the backend, repeated in the rerun line
+_BACKEND_OPTIONS = ("--kube-url", "--kube-ca-file", "--kubeconfig", "--kube-context", "--kube-serve",
+                    "--kube-no-extensions", "--kube-history", "--kube-no-initial-events", "--etcd-endpoint")
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("listwatch", "list-watch conformance")
@@ -96,12 +100,28 @@ class ConformanceCheck:
         if blob is None:
             return "(Hypothesis gave no reproduce blob for this failure; rerun the same command)"
         config = self.request.config
-        args = ["pytest", self.request.node.nodeid, "--sut", config.getoption("--sut"),
+        args = ["pytest", *self._test_argument(), "--sut", config.getoption("--sut"),
                 "--hypothesis-profile", profile_name()]
         if config.getoption("--wait-budget") is not None:
             args += ["--wait-budget", str(HARNESS.wait_budget)]
+        for option in _BACKEND_OPTIONS:  # the backend must be the same one (never the token: logs are read)
+            value = config.getoption(option, None)
+            if value is True:
+                args.append(option)
+            elif value not in (None, False):
+                args += [option, str(value)]
         args.append(f"--reproduce={blob}")
         return f"Rerun exactly this counterexample: {shlex.join(args)}"
+
+    def _test_argument(self) -> list[str]:
+        """This test, as an argument that selects it from the directory pytest was started in."""
+        node = self.request.node
+        here = self.request.config.invocation_params.dir
+        if node.path.is_relative_to(here):  # a checkout: properties/test_conformance.py::test_...
+            return [f"{node.path.relative_to(here).as_posix()}::{node.name}"]
+        # an installed suite, run from the user's project: name it by module, not by path
+        module = node.module.__name__
+        return ["--pyargs", f"{module}::{node.name}"]
 
     def _record(self, campaign: Campaign) -> dict:
         return {

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import os
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from listwatch_conformance.sut.api import Capabilities
 
@@ -18,7 +22,8 @@ BUILTIN = {
 CONTRACT_METHODS = ("create", "update", "delete", "list", "watch", "compact", "request_progress", "close")
 
 USAGE = (
-    "--sut takes a built-in name ({names}) or MODULE:NAME, where MODULE is importable (on PYTHONPATH) "
+    "--sut takes a built-in name ({names}) or MODULE:NAME, where MODULE is importable (on PYTHONPATH, "
+    "or in the current directory) "
     "and NAME() returns a fresh, empty backend implementing sut/api.py."
 )
 
@@ -37,8 +42,9 @@ def resolve_factory(spec: str) -> Callable[[], object]:
     module_name, sep, attr = target.partition(":")
     if not sep or not module_name or not attr:
         raise _fail(f"--sut {spec!r} is neither a built-in backend nor of the form MODULE:NAME.")
+    _refuse_bare_own_name(spec, module_name, attr)
     try:
-        module = importlib.import_module(module_name)
+        module = _import_here_too(module_name)
     except ImportError as exc:
         raise _fail(f"--sut {spec!r}: cannot import module {module_name!r} ({exc}).") from None
     except Exception as exc:  # noqa: BLE001 - the user's module failed while importing
@@ -49,6 +55,46 @@ def resolve_factory(spec: str) -> Callable[[], object]:
     if not callable(factory):
         raise _fail(f"--sut {spec!r}: {module_name}.{attr} is a {type(factory).__name__}, not callable.")
     return factory
+
+
+def _import_here_too(module_name: str):
+    """Import ``module_name``; failing that, with the current directory at the end of sys.path.
+
+    ``python -m pytest`` has the current directory on sys.path, the ``pytest`` and
+    ``listwatch-conformance`` scripts do not: a user's ``mystore.py`` beside them is found either
+    way. Appended, the directory never shadows an installed package."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        here = os.getcwd()
+        if exc.name != module_name.partition(".")[0] or here in sys.path:
+            raise
+        sys.path.append(here)
+        try:
+            return importlib.import_module(module_name)
+        except ImportError:
+            sys.path.remove(here)
+            raise
+
+
+def _refuse_bare_own_name(spec: str, module_name: str, attr: str) -> None:
+    """``sut.mutants:X`` in a checkout (where the checkout is on sys.path) would import this suite's
+    own folder a second time under its folder name: a second copy of every module beside
+    ``listwatch_conformance.sut``, with its own classes and its own started servers."""
+    top, _, rest = module_name.partition(".")
+    if top not in ("model", "sut", "properties"):
+        return
+    try:
+        found = importlib.util.find_spec(top)  # finds the folder without importing it
+    except (ImportError, ValueError):
+        return
+    if found is None or not found.submodule_search_locations:
+        return
+    own = importlib.import_module(f"listwatch_conformance.{top}")
+    if {Path(p).resolve() for p in found.submodule_search_locations} & {Path(p).resolve() for p in own.__path__}:
+        right = f"listwatch_conformance.{module_name}:{attr}"
+        raise _fail(f"--sut {spec!r} names this suite's own folder {top}/ by its folder name; the suite's modules "
+                    f"are imported as listwatch_conformance.{top}, so write --sut {right}.")
 
 
 def probe_capabilities(spec: str, factory: Callable[[], object]) -> Capabilities:

@@ -17,8 +17,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 class ServerStartError(RuntimeError):
     """Our server did not come up; the message carries its stderr."""
@@ -61,10 +59,12 @@ def start_server(spec: str = "memory", *, host: str = "127.0.0.1", port: int = 0
     """Start ``python -m listwatch_conformance.sut.kube serve --sut spec`` and wait (bounded) until it serves."""
     fd, stderr_path = tempfile.mkstemp(prefix="lwc-kube-server-", suffix=".log")
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    # the child imports what this process imports: the suite (installed or a checkout) and the
+    # module BACKEND names, which may be importable here only through what pytest put on sys.path
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
     proc = subprocess.Popen(
         [sys.executable, "-m", "listwatch_conformance.sut.kube", "serve", "--sut", spec, "--host", host, "--port", str(port), *extra_args],
-        stdout=subprocess.PIPE, stderr=fd, stdin=subprocess.DEVNULL, cwd=str(ROOT), env=env)
+        stdout=subprocess.PIPE, stderr=fd, stdin=subprocess.DEVNULL, env=env)
     os.close(fd)
     server = ServerProcess(proc, "", stderr_path)
     try:

@@ -70,9 +70,11 @@ def _internal(exc: BaseException) -> JSONResponse:
 
 
 def _flag(value: str | None, name: str) -> bool:
-    if value is None or value in ("", "false", "0"):
+    """A boolean query parameter, as the apiserver reads one (Go's strconv.ParseBool): the official
+    Python client sends ``watch=True`` in some releases (30.1.0, the oldest the dev extra allows)."""
+    if value is None or value in ("", "0", "f", "F", "false", "FALSE", "False"):
         return False
-    if value in ("true", "1"):
+    if value in ("1", "t", "T", "true", "TRUE", "True"):
         return True
     raise BadRequest(f"{name}={value!r}: expected true or false")
 
