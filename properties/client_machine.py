@@ -45,6 +45,7 @@ from listwatch_conformance.sut.kube import wire
 NAMESPACES = ("a", "b")
 NAMES = ("a", "b", "c")
 VALUES = ("0", "1")
+FIRST_RV = 1  # the RV of the empty store: Kubernetes RVs start above 0, and "0" means "any" on the wire
 SETTLE_ROUNDS = 12  # requests answered honestly at the end before Converges gives up
 
 
@@ -100,6 +101,7 @@ class OpenWatch:
     r0: int
     next_write: int  # index in the history of the first write not yet considered for this stream
     namespace: str | None
+    sent_initial: int = 0  # synthetic ADDED events sent so far
 
     @property
     def initial_phase(self) -> bool:
@@ -127,7 +129,7 @@ class ClientMachine(RuleBasedStateMachine):
             raise
         self.plan = Plan(caps)
         self.log = History()
-        self.rv_now = 0  # the server's current RV: the last write's, or higher (other resources write too)
+        self.rv_now = FIRST_RV  # the server's current RV: the last write's, or higher (other resources write too)
         self.compacted = 0  # a watch from N < compacted is expired
         self.namespace: str | None = None
         self.pending: Request | None = None  # the request taken from the adversary and not yet answered
@@ -142,15 +144,30 @@ class ClientMachine(RuleBasedStateMachine):
         self.key_rvs: dict[tuple[str, str], int] = {}
         self.synced_seen = False
         self.inconclusive = False  # a violation of an unchecked guarantee: nothing later is judged
+        self.failure: Violation | None = None  # the first violation, raised at teardown
+        self.stuck = False  # the client once owed a request and made none within the wait
 
     # --- verdicts -------------------------------------------------------------------------
     def _violate(self, guarantee: CG, subject: str, problem: str, *, expected: object, observed: object) -> None:
+        """Keep the first violation for teardown; nothing later is judged.
+
+        Raising only at teardown keeps the rules drawn independent of *when* a client's
+        misbehaviour is seen (a racy read of its view), which keeps replay and shrinking stable.
+        """
+        if not self.judging:
+            return
         violation = Violation(guarantee, subject, problem, expected=expected, observed=observed,
                               context=self.adversary.requests[-6:])
         if guarantee in self.checked:
-            raise violation
-        self.inconclusive = True
-        note(f"inconclusive from here: {violation.guarantee.name} is not checked")
+            self.failure = violation
+            note(f"first violation seen: {guarantee.name}")
+        else:
+            self.inconclusive = True
+            note(f"inconclusive from here: {violation.guarantee.name} is not checked")
+
+    @property
+    def judging(self) -> bool:
+        return self.failure is None and not self.inconclusive
 
     def _view(self) -> ClientView:
         try:
@@ -175,12 +192,14 @@ class ClientMachine(RuleBasedStateMachine):
     # --- requests -------------------------------------------------------------------------
     def _await_request(self) -> None:
         """The client owes a request (nothing is open): wait for it and judge it."""
-        if self.pending is not None or self.watch is not None or self.inconclusive:
+        if self.pending is not None or self.watch is not None:
             return
-        request = self.adversary.next_request(self.plan.request_wait)
+        request = self.adversary.next_request(0.0 if self.stuck else self.plan.request_wait)
         if request is None:
-            view = self._view()
-            self._liveness(view, f"no request within {self.plan.request_wait:.2f}s after {self.last_fault}")
+            if not self.stuck:
+                self.stuck = True  # waited once; later rules do not wait the full budget again
+                view = self._view()
+                self._liveness(view, f"no request within {self.plan.request_wait:.2f}s after {self.last_fault}")
             return
         self._take(request)
 
@@ -256,9 +275,14 @@ class ClientMachine(RuleBasedStateMachine):
         self.expired_rv = rv if self.expired_rv is None else max(rv, self.expired_rv)
 
     # --- rules: the start -----------------------------------------------------------------
-    @initialize(namespace=st.sampled_from((None, "a")))
-    def start(self, namespace):
+    @initialize(namespace=st.sampled_from((None, "a")),
+                objects=st.lists(st.tuples(st.sampled_from(NAMESPACES), st.sampled_from(NAMES),
+                                           st.sampled_from(VALUES)), max_size=4, unique_by=lambda o: o[:2]))
+    def start(self, namespace, objects):
+        """Write ``objects`` (namespace, name, value), then start the client on ``namespace``."""
         self.namespace = namespace
+        for ns, name, value in objects:
+            self._write((ns, name), Obj(ns, name, {}, value, 0))
         try:
             self.client.start(self.adversary.url, namespace, "")
         except Exception as exc:  # noqa: BLE001
@@ -266,14 +290,13 @@ class ClientMachine(RuleBasedStateMachine):
         self._await_request()
 
     # --- rules: writes --------------------------------------------------------------------
-    @rule(namespace=st.sampled_from(NAMESPACES), name=st.sampled_from(NAMES), value=st.sampled_from(VALUES))
-    def put(self, namespace, name, value):
-        """Create or update ``namespace/name``."""
-        self._write((namespace, name), Obj(namespace, name, {}, value, 0))
-
-    @rule(namespace=st.sampled_from(NAMESPACES), name=st.sampled_from(NAMES))
-    def delete(self, namespace, name):
-        if (namespace, name) in self.log.current:
+    @rule(namespace=st.sampled_from(NAMESPACES), name=st.sampled_from(NAMES),
+          value=st.sampled_from((*VALUES, None)))
+    def write(self, namespace, name, value):
+        """Create or update ``namespace/name`` with ``value``; delete it (if it exists) for None."""
+        if value is not None:
+            self._write((namespace, name), Obj(namespace, name, {}, value, 0))
+        elif (namespace, name) in self.log.current:
             self._write((namespace, name), None)
 
     @rule()
@@ -300,7 +323,7 @@ class ClientMachine(RuleBasedStateMachine):
         if r.kind == "list":
             if r.rv == "0":
                 k = max(0, len(self.log.rvs) - stale)
-                at = self.rv_now if stale == 0 else (self.log.rv_before(k) or 0)
+                at = self.rv_now if stale == 0 else (self.log.rv_before(k) or FIRST_RV)
                 return self._list_answer(at)
             if numeric is not None and numeric > self.rv_now:
                 return self._too_large(r.rv)
@@ -374,6 +397,7 @@ class ClientMachine(RuleBasedStateMachine):
         w = self.watch
         if w.initial:
             o = w.initial.pop(0)
+            w.sent_initial += 1
             w.stream.send(_event_line("ADDED", o))
             note(f"server: initial ADDED {o!r}")
             return True
@@ -504,7 +528,7 @@ class ClientMachine(RuleBasedStateMachine):
 
     @invariant()
     def view_agrees(self):
-        if self.inconclusive:
+        if not self.judging:
             return
         view = self._view()
         if not view.alive:
@@ -545,24 +569,43 @@ class ClientMachine(RuleBasedStateMachine):
                           expected=sorted(expected.values(), key=lambda o: (o.namespace, o.name)),
                           observed=sorted(view.objects.values(), key=lambda o: (o.namespace, o.name)))
 
-    @precondition(lambda self: self.given_rv is not None)
+    def _checkable(self) -> bool:
+        w = self.watch
+        return self.given_rv is not None or (w is not None and w.initial_phase and w.sent_initial > 0)
+
+    @precondition(_checkable)
     @rule()
     def check_view(self):
-        """Wait (within the budget) until the client claims the newest RV it was given, then compare."""
+        """Give the client time to take in what was sent, then compare (the invariant does).
+
+        Waits, within a quarter of the budget, until the client claims the newest RV it was given;
+        in the initial phase of a streaming list or RV-less watch, where a correct client shows
+        nothing new, until its view changes (so a client that exposes initial events early is
+        caught), or the quarter budget passes.
+        """
+        w = self.watch
+        initial = w is not None and w.initial_phase
+        first = self._view()
         deadline = time.monotonic() + HARNESS.wait_budget / 4
         while time.monotonic() < deadline:
             view = self._view()
-            if view.rv == str(self.given_rv) or not view.alive:
+            if not view.alive:
+                break
+            if initial and (view.synced != first.synced or dict(view.objects) != dict(first.objects)):
+                break
+            if not initial and view.rv == str(self.given_rv):
                 break
             time.sleep(0.001)  # polling the client's own state, with a deadline
 
     # --- the end: Converges ----------------------------------------------------------------
     def teardown(self):
         try:
-            if sys.exc_info()[1] is None and not self.inconclusive and CG.Converges in self.checked:
+            if sys.exc_info()[1] is None and self.judging and CG.Converges in self.checked:
                 self._settle()
         finally:
             self._stop()
+        if self.failure is not None and sys.exc_info()[1] is None:
+            raise self.failure
 
     def _settle(self) -> None:
         """The server turns honest and stops writing: the view must reach the final truth."""

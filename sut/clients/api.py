@@ -27,6 +27,12 @@ stop()
     Returns within 5 s and ends every thread, task and process the adapter or its library
     started. Called once per example, also after a failure; it must not raise.
 
+Backoff: a client's sleeps between requests make the suite's waits long. An adapter may shorten
+them for the state machine (``capabilities.max_backoff`` states the longest sleep, and the waits
+for the client's next request scale with it). BoundedRetries, a rate, is measured with the backoff
+users get: if the factory is shortened, it names the production configuration as its attribute
+``production`` (a factory too), as ``sut/clients/reflector.py``'s ``reflector`` does.
+
 For a raw event iterator (``capabilities.cache`` False) the adapter *is* the user code the
 library documents: it folds ADDED/MODIFIED/DELETED into a dict and, on an error, does what the
 library's documentation tells a user to do. That code is part of what is checked, so it must

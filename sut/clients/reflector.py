@@ -137,7 +137,7 @@ class Reflector:
                     self.list_and_watch()
                 except Stopped:
                     return
-                except Exception:  # noqa: BLE001 - client-go logs every error; BackoffUntil sleeps and relists
+                except self.survived:  # client-go logs every error; BackoffUntil sleeps and relists
                     if self._stop.is_set():
                         return
                 self.backoff()
@@ -149,6 +149,8 @@ class Reflector:
         finally:
             with self._lock:
                 self._alive = False
+
+    survived: tuple[type[BaseException], ...] = (Exception,)  # errors the outer loop logs and retries after
 
     def list_and_watch(self) -> None:
         if self.watch_list:
@@ -240,14 +242,17 @@ class Reflector:
                 continue
             kind, obj = self.decode(line)
             if kind == "ERROR":
-                error = StatusError(int(obj.get("code") or 500), obj, "watch")
-                if error.code == 429:
-                    self.backoff()
-                    return count + 1
-                raise error
+                return self.on_watch_error(StatusError(int(obj.get("code") or 500), obj, "watch"), count)
             self.apply(kind, obj)
             count += 1
         return count
+
+    def on_watch_error(self, error: StatusError, count: int) -> int:
+        """An in-stream ERROR: 429 backs off and re-watches; anything else ends list-and-watch."""
+        if error.code == 429:
+            self.backoff()
+            return count + 1
+        raise error
 
     def decode(self, line: bytes) -> tuple[str, dict]:
         return wire.parse_event(line, "watch")
@@ -291,7 +296,14 @@ class Reflector:
                 lines.close()
                 raise
             lines.close()
+            resumed = self.after_cut_streaming_list()
+            if resumed is not None:
+                return resumed
         raise Stopped()
+
+    def after_cut_streaming_list(self) -> Iterator[bytes] | None:
+        """A streaming list ended before its end bookmark: None restarts it (client-go)."""
+        return None
 
     def initial_events(self, lines: Iterator[bytes], started: float) -> bool:
         """Read a streaming list's initial events; True once the end bookmark replaced the store."""
@@ -385,6 +397,11 @@ class Reflector:
             self._close_connection(conn)
         if self._stop.is_set():
             raise Stopped()
+        yield from self.partial_line(buffer)
+
+    def partial_line(self, buffer: bytes) -> Iterator[bytes]:
+        """What becomes of an incomplete last line when the stream ends: nothing (it is dropped)."""
+        return iter(())
 
     def _close_connection(self, conn: HTTPConnection) -> None:
         if self._conn is conn:
@@ -423,3 +440,8 @@ def reflector() -> Reflector:
 def reflector_watch_list() -> Reflector:
     """The reference reflector with the streaming list (WatchListClient) on, test-sized backoff."""
     return Reflector(backoff_base=0.001, backoff_cap=0.01, watch_list=True)
+
+
+# BoundedRetries measures the backoff users get: client-go's 800 ms doubling to 30 s.
+reflector.production = Reflector  # type: ignore[attr-defined]
+reflector_watch_list.production = lambda: Reflector(watch_list=True)  # type: ignore[attr-defined]
