@@ -27,7 +27,8 @@ import time
 from collections.abc import Callable, Mapping
 
 import attrs
-from hypothesis import note
+from hypothesis import currently_in_test_context
+from hypothesis import note as _hypothesis_note
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
@@ -47,6 +48,12 @@ NAMES = ("a", "b", "c")
 VALUES = ("0", "1")
 FIRST_RV = 1  # the RV of the empty store: Kubernetes RVs start above 0, and "0" means "any" on the wire
 SETTLE_ROUNDS = 12  # requests answered honestly at the end before Converges gives up
+
+
+def note(text: str) -> None:
+    """Hypothesis's note(), also usable when a finding's program is replayed by hand in a test."""
+    if currently_in_test_context():
+        _hypothesis_note(text)
 
 
 class ClientFault(BackendFault):
@@ -643,17 +650,17 @@ class ClientMachine(RuleBasedStateMachine):
                       observed=sorted(view.objects.values(), key=lambda o: (o.namespace, o.name)))
 
     def _stop(self) -> None:
+        """Stop the adversary first (held requests answered 503, streams cut), so a client blocked
+        in a read is released, then the client within 5 s."""
         client, self.client = self.client, None
-        try:
-            if client is not None:
-                started = time.monotonic()
-                try:
-                    call_all("client stop()", 5.0, [client.stop])
-                except BackendHang as hang:
-                    raise BackendHang(f"client stop() did not return within 5 s ({hang})") from None
-                note(f"client stop() took {time.monotonic() - started:.3f}s")
-        finally:
-            self.adversary.stop()
+        self.adversary.stop()
+        if client is not None:
+            started = time.monotonic()
+            try:
+                call_all("client stop()", 5.0, [client.stop])
+            except BackendHang as hang:
+                raise BackendHang(f"client stop() did not return within 5 s ({hang})") from None
+            note(f"client stop() took {time.monotonic() - started:.3f}s")
 
 
 def client_machine(factory: Callable[[], object], checked: frozenset[CG] | None = None) -> type[ClientMachine]:

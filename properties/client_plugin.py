@@ -30,8 +30,8 @@ CLIENT_SELECTED = pytest.StashKey[frozenset]()  # client guarantees named with -
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("listwatch", "list-watch conformance")
     group.addoption("--client", default=None, metavar="CLIENT",
-                    help="check a client library instead of a backend: a built-in name (reflector, "
-                         "reflector-watch-list) or MODULE:NAME, where NAME() returns a fresh adapter "
+                    help="check a client library instead of a backend: a built-in name (reflector, kubernetes-informer, "
+                         "kubernetes-watch, reflector-watch-list) or MODULE:NAME, where NAME() returns a fresh adapter "
                          "implementing sut/clients/api.py")
 
 

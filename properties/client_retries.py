@@ -4,7 +4,9 @@ Measured apart from the state machine (a hot loop is a rate, not a program), onc
 
 - ``watch-closes``: lists are answered honestly; every watch opens and ends at once with nothing sent;
 - ``error-500``: every request gets HTTP 500 InternalError;
-- ``watch-410``: lists are answered honestly; every watch gets 200 and an in-stream ERROR 410 Expired.
+- ``watch-410``: lists are answered honestly; every watch gets 200 and an in-stream ERROR 410 Expired;
+- ``watch-500``: lists are answered honestly; every watch gets HTTP 500 (not in CLIENTS.md's list:
+  a client that waits after a failed list but not after a failed watch hides behind ``error-500``).
 
 The window and the budget are CLIENTS.md's (client-go makes about 5 requests; a constant 200 ms retry
 makes 25). A client adapter whose factory is sized for the state machine (a shortened backoff, as
@@ -23,7 +25,7 @@ from listwatch_conformance.properties.harness import BackendHang, call_all
 from listwatch_conformance.sut.clients.adversary import Adversary
 from listwatch_conformance.sut.kube import wire
 
-FAULTS = ("watch-closes", "error-500", "watch-410")
+FAULTS = ("watch-closes", "error-500", "watch-410", "watch-500")
 WINDOW = 5.0
 BUDGET = 25
 
@@ -55,6 +57,8 @@ def bounded_retries(factory: Callable[[], object], fault: str, window: float = W
                 adversary.reply(request, 500, wire.status(500, "InternalError", "persistent fault"))
             elif request.kind == "list":
                 adversary.reply(request, 200, _list(rv))
+            elif fault == "watch-500":
+                adversary.reply(request, 500, wire.status(500, "InternalError", "persistent fault"))
             else:
                 stream = adversary.open_stream(request)
                 if fault == "watch-410":

@@ -57,3 +57,14 @@ def test_reference_reflector_passes(factory):
     """A short search (the full ci-profile run is `pytest properties --client reflector`)."""
     quick = settings(KILL_SETTINGS, max_examples=40)
     assert first_violation(factory, quick) is None
+
+
+def test_no_backoff_breaks_bounded_retries():
+    """NoBackoff passes the machine (a rate is not a program) and fails BoundedRetries."""
+    from listwatch_conformance.properties.client_retries import bounded_retries
+    from listwatch_conformance.sut.clients.mutants import NoBackoff
+
+    violation = bounded_retries(NoBackoff, "error-500")
+    assert violation is not None, "NoBackoff survived BoundedRetries"
+    assert str(violation).startswith("BoundedRetries: persistent fault 'error-500': ")
+

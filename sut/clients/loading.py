@@ -10,6 +10,8 @@ from listwatch_conformance.sut.clients.api import ClientCapabilities
 BUILTIN = {
     "reflector": "listwatch_conformance.sut.clients.reflector:reflector",
     "reflector-watch-list": "listwatch_conformance.sut.clients.reflector:reflector_watch_list",
+    "kubernetes-informer": "listwatch_conformance.sut.clients.official:shared_informer",
+    "kubernetes-watch": "listwatch_conformance.sut.clients.official:watch_stream",
 }
 
 CONTRACT_METHODS = ("start", "view", "stop")

@@ -9,6 +9,7 @@ BoundedRetries, which the machine does not check (``tests/test_client_bounded_re
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from listwatch_conformance.model.client_guarantees import ClientGuarantee as CG
@@ -188,10 +189,15 @@ class NoBackoff(Reflector):
 
 
 def _fast(cls: type[Reflector], **kwargs):
+    """A factory of ``cls`` with test-sized backoff, registered as this module's ``snake_case``
+    name, so ``pytest properties --client listwatch_conformance.sut.clients.mutants:resume_from_list_rv``
+    checks one mutant by hand."""
     def factory() -> Reflector:
         return cls(**FAST, **kwargs)
     factory.__name__ = factory.__qualname__ = cls.__name__
     factory.__doc__ = cls.__doc__
+    factory.production = lambda: cls(**kwargs)  # type: ignore[attr-defined]
+    globals()[re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower().replace("r_v", "rv")] = factory
     return factory
 
 
