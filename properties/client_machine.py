@@ -153,6 +153,9 @@ class ClientMachine(RuleBasedStateMachine):
         self.inconclusive = False  # a violation of an unchecked guarantee: nothing later is judged
         self.failure: Violation | None = None  # the first violation, raised at teardown
         self.stuck = False  # the client once owed a request and made none within the wait
+        # a truncated line, blank line or in-stream ERROR was sent since the client's last request:
+        # if it dies now, RobustFraming (not StaysAlive) names it
+        self.framing_sent = False
 
     # --- verdicts -------------------------------------------------------------------------
     def _violate(self, guarantee: CG, subject: str, problem: str, *, expected: object, observed: object) -> None:
@@ -212,6 +215,7 @@ class ClientMachine(RuleBasedStateMachine):
 
     def _take(self, request: Request) -> None:
         note(f"client: {request!r}")
+        self.framing_sent = False  # the client came back after whatever was sent before
         self.pending = request
         self._judge(request)
 
@@ -474,6 +478,7 @@ class ClientMachine(RuleBasedStateMachine):
     def send_blank_line(self):
         self.watch.stream.send(b"\n")
         self.last_fault = "a blank line"
+        self.framing_sent = True
 
     @precondition(_streaming)
     @rule(how=st.sampled_from(("clean", "mid-line", "internal-error", "throttled")))
@@ -485,6 +490,7 @@ class ClientMachine(RuleBasedStateMachine):
             self._finish_watch("a clean end of the stream", w.stream.end)
         elif how == "mid-line":
             line = self._next_line_preview()
+            self.framing_sent = True
             self._finish_watch("a truncated line", lambda: w.stream.cut(line[: max(1, len(line) // 2)]))
         elif how == "internal-error":
             self._end_with_error(wire.status(500, "InternalError", "an error on the server (\"etcdserver: leader changed\")"))
@@ -515,6 +521,7 @@ class ClientMachine(RuleBasedStateMachine):
         if expire:
             self._expire_watch(w.position)
         w.stream.send(wire.error_line(status))
+        self.framing_sent = True
         self._finish_watch(f"an in-stream ERROR {status['code']}", w.stream.end)
 
     def _finish_watch(self, fault: str, end: Callable[[], None]) -> None:
@@ -528,8 +535,7 @@ class ClientMachine(RuleBasedStateMachine):
 
     # --- checks ---------------------------------------------------------------------------
     def _liveness(self, view: ClientView, problem: str) -> None:
-        framing = self.last_fault in ("a truncated line", "a blank line") or self.last_fault.startswith("an in-stream ERROR")
-        guarantee = CG.RobustFraming if framing and not view.alive else CG.StaysAlive
+        guarantee = CG.RobustFraming if self.framing_sent and not view.alive else CG.StaysAlive
         self._violate(guarantee, "the client's loop", problem + ("" if view.alive else f"; it ended: {view.error!r}"),
                       expected="a running client that makes its next request",
                       observed=f"alive={view.alive}, error={view.error!r}")
