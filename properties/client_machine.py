@@ -109,6 +109,8 @@ class OpenWatch:
     next_write: int  # index in the history of the first write not yet considered for this stream
     namespace: str | None
     sent_initial: int = 0  # synthetic ADDED events sent so far
+    given: list[int] = attrs.Factory(list)  # RVs given to the client on this stream (the one before it first)
+    blank_from: int | None = None  # index in ``given`` of the RV given just before the first blank line
 
     @property
     def initial_phase(self) -> bool:
@@ -156,6 +158,7 @@ class ClientMachine(RuleBasedStateMachine):
         # a truncated line, blank line or in-stream ERROR was sent since the client's last request:
         # if it dies now, RobustFraming (not StaysAlive) names it
         self.framing_sent = False
+        self.resume_ok: set[int] | None = None  # RVs a plain watch may resume from after a dropped stream
 
     # --- verdicts -------------------------------------------------------------------------
     def _violate(self, guarantee: CG, subject: str, problem: str, *, expected: object, observed: object) -> None:
@@ -216,8 +219,21 @@ class ClientMachine(RuleBasedStateMachine):
     def _take(self, request: Request) -> None:
         note(f"client: {request!r}")
         self.framing_sent = False  # the client came back after whatever was sent before
+        if self.watch is not None:  # a new request while its stream is open: the client dropped it
+            note("the client dropped its open stream")
+            w, self.watch = self.watch, None
+            self._after_stream(w)
+            w.stream.cut()
         self.pending = request
         self._judge(request)
+        self.resume_ok = None
+
+    def _after_stream(self, w: OpenWatch) -> None:
+        """A client may drop a stream on a blank line (legal, if odd) and resume from any RV it was
+        given on that stream from the one before the blank line on: it cannot have read further
+        than the server sent, and what it read is not known."""
+        if w.blank_from is not None:
+            self.resume_ok = set(w.given[w.blank_from:])
 
     def _judge(self, r: Request) -> None:
         subject = f"request {r!r}"
@@ -244,6 +260,8 @@ class ClientMachine(RuleBasedStateMachine):
                 self._violate(CG.ResumeFromLastSeen, subject,
                               f"after a 410 the client resumed without relisting",
                               expected="a list or a streaming list", observed=f"a watch from resourceVersion={_rv_text(r.rv)}")
+            return
+        if self.resume_ok is not None and r.rv.isdigit() and int(r.rv) in self.resume_ok:
             return
         if self.given_rv is not None and r.rv != str(self.given_rv):
             self._violate(CG.ResumeFromLastSeen, subject, "the watch does not resume from the newest RV given",
@@ -279,7 +297,8 @@ class ClientMachine(RuleBasedStateMachine):
         stream = self.adversary.open_stream(r)
         self.pending = None
         self.watch = OpenWatch(r, stream, r.allow_bookmarks, start, initial or [], end_bookmark, start,
-                               self.log.count_at(start), r.namespace)
+                               self.log.count_at(start), r.namespace,
+                               given=[self.given_rv] if self.given_rv is not None else [])
         note(f"server: watch open at RV {start}" + (f", {len(initial or [])} initial events" if initial is not None else ""))
 
     def _expire_watch(self, rv: int) -> None:
@@ -440,6 +459,8 @@ class ClientMachine(RuleBasedStateMachine):
 
     def _given(self, rv: int) -> None:
         self.given_rv = rv
+        if self.watch is not None:
+            self.watch.given.append(rv)
 
     def _streaming(self) -> bool:
         return self.watch is not None
@@ -476,9 +497,12 @@ class ClientMachine(RuleBasedStateMachine):
     @precondition(_streaming)
     @rule()
     def send_blank_line(self):
-        self.watch.stream.send(b"\n")
+        w = self.watch
+        w.stream.send(b"\n")
         self.last_fault = "a blank line"
         self.framing_sent = True
+        if w.blank_from is None:
+            w.blank_from = max(0, len(w.given) - 1)
 
     @precondition(_streaming)
     @rule(how=st.sampled_from(("clean", "mid-line", "internal-error", "throttled")))
@@ -526,6 +550,7 @@ class ClientMachine(RuleBasedStateMachine):
 
     def _finish_watch(self, fault: str, end: Callable[[], None]) -> None:
         w, self.watch = self.watch, None
+        self._after_stream(w)
         if w.request.kind == "watch-list" and w.initial_phase:
             self.cut_watch_list = True
         end()
