@@ -38,6 +38,6 @@ def test_kubectl_get_configmaps_through_the_adversary():
         answering.join(5)
         adversary.stop()
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() [:3] == ["NAMESPACE", "NAME", "AGE"] and "x" in result.stdout.split()
+    assert result.stdout.split()[:3] == ["NAMESPACE", "NAME", "AGE"] and "x" in result.stdout.split()
     paths = [r.path for r in adversary.requests]
     assert {"/version", "/api", "/api/v1"} <= set(paths), paths
