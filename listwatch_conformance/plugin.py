@@ -27,6 +27,7 @@ from listwatch_conformance.sut.loading import SutError, probe_backend, resolve_f
 
 pytest_plugins = [
     "listwatch_conformance.properties.plugin",  # --guarantee, --reproduce, --conformance-report
+    "listwatch_conformance.properties.client_plugin",  # --client: check a client library instead
     "listwatch_conformance.sut.kube.plugin",  # --kube-url, --kube-serve... for --sut kube
     "listwatch_conformance.sut.etcd.plugin",  # --etcd-endpoint for --sut etcd
 ]

@@ -16,6 +16,7 @@ from pathlib import Path
 import attrs
 import pytest
 
+from listwatch_conformance.model.client_guarantees import ClientGuarantee
 from listwatch_conformance.model.guarantees import Guarantee as G
 from listwatch_conformance.properties.campaign import PROGRAM_HEADING, Campaign, program_lines, reproduce_blob, run_campaign
 from listwatch_conformance.properties.config import HARNESS
@@ -44,7 +45,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     try:
-        config.stash[SELECTED] = parse_guarantee_names(config.getoption("--guarantee"))
+        client_names = {g.name.lower() for g in ClientGuarantee}  # taken by the client plugin
+        config.stash[SELECTED] = parse_guarantee_names([n for n in config.getoption("--guarantee")
+                                                        if n.lower() not in client_names])
     except ValueError as exc:
         raise pytest.UsageError(f"--guarantee: {exc}") from None
     path = config.getoption("--conformance-report")

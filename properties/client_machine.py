@@ -1,0 +1,702 @@
+"""The client conformance machine: the suite plays a lockstep apiserver to a client under test.
+
+The true history (``model/history.py``) is the server's data; the adversary
+(``sut/clients/adversary.py``) holds every request the client makes until a rule answers it,
+and sends bytes on an open watch only when a rule does. Rules are the server's legal choices
+(CLIENTS.md, "Legal server behaviour"): writes and RV gaps, compaction, answering the client's
+next request honestly or with a legal fault, sending events, bookmarks, blank lines and
+truncated lines, and ending the stream. Checks:
+
+- on every request the client makes (:meth:`ClientMachine._judge`): ResumeFromLastSeen,
+  NoRetryAtExpiredRV, TooLargeFallsBack, WatchListSync (a plain watch after a cut streaming list);
+- on the client's view after every step (:meth:`ClientMachine.view_agrees`): ViewAtRV,
+  NoTimeTravel, WatchListSync (synced), StaysAlive / RobustFraming (the loop still runs);
+- when the client owes a request (no open stream) and makes none: StaysAlive / RobustFraming;
+- at the end of every example (:meth:`ClientMachine.teardown`): the server turns honest and
+  stops writing, and the view must reach the final truth: Converges.
+
+The machine is a module-level class; :func:`client_machine` binds it to an adapter factory and
+the set of guarantees checked. What depends on the client's capabilities is decided in
+:class:`Plan`, one small place.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Mapping
+
+import attrs
+from hypothesis import currently_in_test_context
+from hypothesis import note as _hypothesis_note
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from listwatch_conformance.model.client_guarantees import ClientGuarantee as CG
+from listwatch_conformance.model.guarantees import Violation
+from listwatch_conformance.model.history import History
+from listwatch_conformance.model.objects import Obj
+from listwatch_conformance.properties.config import HARNESS
+from listwatch_conformance.properties.harness import BackendFault, BackendHang, call_all
+from listwatch_conformance.sut.api import Object
+from listwatch_conformance.sut.clients.adversary import Adversary, Request, Stream
+from listwatch_conformance.sut.clients.api import ClientCapabilities, ClientView
+from listwatch_conformance.sut.kube import wire
+
+NAMESPACES = ("a", "b")
+NAMES = ("a", "b", "c")
+VALUES = ("0", "1")
+FIRST_RV = 1  # the RV of the empty store: Kubernetes RVs start above 0, and "0" means "any" on the wire
+SETTLE_ROUNDS = 12  # requests answered honestly at the end before Converges gives up
+
+
+def note(text: str) -> None:
+    """Hypothesis's note(), also usable when a finding's program is replayed by hand in a test."""
+    if currently_in_test_context():
+        _hypothesis_note(text)
+
+
+class ClientFault(BackendFault):
+    """The adapter broke the adapter contract's form (view() raised, returned a wrong type...)."""
+
+
+def _obj(o: Obj) -> Object:
+    return Object(o.namespace, o.name, dict(o.labels), o.value, o.rv)
+
+
+def _bookmark_line(rv: int, end: bool = False) -> bytes:
+    meta: dict = {"resourceVersion": str(rv)}
+    if end:
+        meta["annotations"] = {wire.INITIAL_EVENTS_END: "true"}
+    return wire.json_line({"type": "BOOKMARK", "object": {"kind": "ConfigMap", "apiVersion": "v1", "metadata": meta}})
+
+
+def _event_line(kind: str, o: Obj, rv: int | None = None) -> bytes:
+    return wire.json_line({"type": kind, "object": wire.object_to_configmap(attrs.evolve(_obj(o), rv=rv or o.rv))})
+
+
+def _rv_text(rv: str) -> str:
+    return repr(rv) if rv in ("", "0") else rv
+
+
+@attrs.frozen
+class Plan:
+    """What the client's capabilities let the machine draw, decided in one place."""
+
+    caps: ClientCapabilities
+
+    @property
+    def request_wait(self) -> float:
+        """How long the client may take to send a request it owes: the budget plus its backoff."""
+        return HARNESS.wait_budget + 2 * self.caps.max_backoff
+
+    @property
+    def settle_wait(self) -> float:
+        return HARNESS.wait_budget + 2 * self.caps.max_backoff
+
+
+@attrs.define(eq=False)
+class OpenWatch:
+    """The machine's model of the watch the client has open."""
+
+    request: Request
+    stream: Stream
+    bookmarks: bool
+    position: int  # the RV up to which this stream has delivered (its start, last event or bookmark)
+    initial: list[Obj]  # synthetic ADDED events still owed, in the order they will be sent
+    end_bookmark: bool  # a streaming list: the initial-events-end bookmark at ``r0`` is owed after them
+    r0: int
+    next_write: int  # index in the history of the first write not yet considered for this stream
+    namespace: str | None
+    sent_initial: int = 0  # synthetic ADDED events sent so far
+    given: list[int] = attrs.Factory(list)  # RVs given to the client on this stream (the one before it first)
+    blank_from: int | None = None  # index in ``given`` of the RV given just before the first blank line
+
+    @property
+    def initial_phase(self) -> bool:
+        return bool(self.initial) or self.end_bookmark
+
+
+class ClientMachine(RuleBasedStateMachine):
+    """Checks one client adapter; bound to a factory by :func:`client_machine`."""
+
+    factory: Callable[[], object]
+    checked: frozenset[CG] = frozenset(CG)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.adversary = Adversary()
+        self.adversary.start()
+        self.client = None
+        try:
+            self.client = self.factory()
+            caps = self.client.capabilities
+            if not isinstance(caps, ClientCapabilities):
+                raise ClientFault(f"the adapter's capabilities are {caps!r}, not a ClientCapabilities")
+        except BaseException:
+            self.adversary.stop()
+            raise
+        self.plan = Plan(caps)
+        self.log = History()
+        self.rv_now = FIRST_RV  # the server's current RV: the last write's, or higher (other resources write too)
+        self.compacted = 0  # a watch from N < compacted is expired
+        self.namespace: str | None = None
+        self.pending: Request | None = None  # the request taken from the adversary and not yet answered
+        self.watch: OpenWatch | None = None
+        self.given_rv: int | None = None  # the newest RV the client was given (ResumeFromLastSeen)
+        self.expired_rv: int | None = None  # a watch from it got 410 and no list completed since
+        self.too_large_rv: str | None = None  # a (streaming) list at it got TooLarge; the next must be ""
+        self.cut_watch_list = False  # the last streaming list was cut before its end bookmark
+        self.complete_state_given = False  # a list or an initial-events-end bookmark reached the client
+        self.last_fault = "start"  # what the server did last that ended a request or a stream
+        self.claimed: int | None = None  # the highest RV the client claimed (NoTimeTravel)
+        self.key_rvs: dict[tuple[str, str], int] = {}
+        self.synced_seen = False
+        self.inconclusive = False  # a violation of an unchecked guarantee: nothing later is judged
+        self.failure: Violation | None = None  # the first violation, raised at teardown
+        self.stuck = False  # the client once owed a request and made none within the wait
+        # a truncated line, blank line or in-stream ERROR was sent since the client's last request:
+        # if it dies now, RobustFraming (not StaysAlive) names it
+        self.framing_sent = False
+        self.resume_ok: set[int] | None = None  # RVs a plain watch may resume from after a dropped stream
+
+    # --- verdicts -------------------------------------------------------------------------
+    def _violate(self, guarantee: CG, subject: str, problem: str, *, expected: object, observed: object) -> None:
+        """Keep the first violation for teardown; nothing later is judged.
+
+        Raising only at teardown keeps the rules drawn independent of *when* a client's
+        misbehaviour is seen (a racy read of its view), which keeps replay and shrinking stable.
+        """
+        if not self.judging:
+            return
+        violation = Violation(guarantee, subject, problem, expected=expected, observed=observed,
+                              context=self.adversary.requests[-6:])
+        if guarantee in self.checked:
+            self.failure = violation
+            note(f"first violation seen: {guarantee.name}")
+        else:
+            self.inconclusive = True
+            note(f"inconclusive from here: {violation.guarantee.name} is not checked")
+
+    @property
+    def judging(self) -> bool:
+        return self.failure is None and not self.inconclusive
+
+    def _view(self) -> ClientView:
+        try:
+            view = self.client.view()
+        except Exception as exc:  # noqa: BLE001 - the adapter's fault
+            raise ClientFault(f"client view() raised {type(exc).__name__}: {exc}") from exc
+        if not isinstance(view, ClientView):
+            raise ClientFault(f"client view() returned {view!r}, not a ClientView")
+        return view
+
+    # --- the truth ------------------------------------------------------------------------
+    def _visible(self, o: Obj | None) -> bool:
+        return o is not None and (self.namespace is None or o.namespace == self.namespace)
+
+    def _state(self, rv: int) -> dict[tuple[str, str], Object]:
+        return {k: _obj(o) for k, o in self.log.state_at(rv).items() if self._visible(o)}
+
+    def _write(self, key: tuple[str, str], new: Obj | None) -> None:
+        self.rv_now += 1
+        self.log.acknowledge([(self.rv_now, key, None if new is None else new.with_rv(self.rv_now))])
+
+    # --- requests -------------------------------------------------------------------------
+    def _await_request(self) -> None:
+        """The client owes a request (nothing is open): wait for it and judge it."""
+        if self.pending is not None or self.watch is not None:
+            return
+        request = self.adversary.next_request(0.0 if self.stuck else self.plan.request_wait)
+        if request is None:
+            if not self.stuck:
+                self.stuck = True  # waited once; later rules do not wait the full budget again
+                view = self._view()
+                self._liveness(view, f"no request within {self.plan.request_wait:.2f}s after {self.last_fault}")
+            return
+        self._take(request)
+
+    def _take(self, request: Request) -> None:
+        note(f"client: {request!r}")
+        self.framing_sent = False  # the client came back after whatever was sent before
+        if self.watch is not None:  # a new request while its stream is open: the client dropped it
+            note("the client dropped its open stream")
+            w, self.watch = self.watch, None
+            self._after_stream(w)
+            w.stream.cut()
+        self.pending = request
+        self._judge(request)
+        self.resume_ok = None
+
+    def _after_stream(self, w: OpenWatch) -> None:
+        """A client may drop a stream on a blank line (legal, if odd) and resume from any RV it was
+        given on that stream from the one before the blank line on: it cannot have read further
+        than the server sent, and what it read is not known."""
+        if w.blank_from is not None:
+            self.resume_ok = set(w.given[w.blank_from:])
+
+    def _judge(self, r: Request) -> None:
+        subject = f"request {r!r}"
+        if r.kind in ("list", "watch-list"):
+            if self.too_large_rv is not None and r.rv != "":
+                self._violate(CG.TooLargeFallsBack, subject,
+                              f"after 'too large resource version' for RV {_rv_text(self.too_large_rv)}",
+                              expected="resourceVersion unset (a consistent read)", observed=f"resourceVersion={_rv_text(r.rv)}")
+            self.too_large_rv = None
+            return
+        if r.kind != "watch":
+            return
+        if self.cut_watch_list:
+            self._violate(CG.WatchListSync, subject, "a plain watch after a streaming list cut before its end bookmark",
+                          expected="the streaming list restarted, or a list", observed=repr(r))
+            return
+        rv = int(r.rv) if r.rv.isdigit() else None
+        if self.expired_rv is not None:
+            if rv is not None and rv != 0 and (rv <= self.expired_rv or rv < self.compacted):
+                self._violate(CG.NoRetryAtExpiredRV, subject,
+                              f"a watch from RV {self.expired_rv} got 410 (compacted below {self.compacted})",
+                              expected="a list or a streaming list", observed=f"a watch from resourceVersion={r.rv}")
+            else:
+                self._violate(CG.ResumeFromLastSeen, subject,
+                              f"after a 410 the client resumed without relisting",
+                              expected="a list or a streaming list", observed=f"a watch from resourceVersion={_rv_text(r.rv)}")
+            return
+        if self.resume_ok is not None and r.rv.isdigit() and int(r.rv) in self.resume_ok:
+            return
+        if self.given_rv is not None and r.rv != str(self.given_rv):
+            self._violate(CG.ResumeFromLastSeen, subject, "the watch does not resume from the newest RV given",
+                          expected=f"resourceVersion={self.given_rv}", observed=f"resourceVersion={_rv_text(r.rv)}")
+
+    def _answer(self, status: int, doc: object, headers: tuple = (), fault: str = "") -> None:
+        request, self.pending = self.pending, None
+        self.adversary.reply(request, status, doc, headers)
+        if fault:
+            self.last_fault = fault
+        self._await_request()
+
+    def _list_answer(self, rv: int) -> None:
+        items = sorted(self._state(rv).values(), key=lambda o: (o.namespace, o.name))
+        doc = {"kind": "ConfigMapList", "apiVersion": "v1", "metadata": {"resourceVersion": str(rv)},
+               "items": [wire.object_to_configmap(o) for o in items]}
+        note(f"server: list at RV {rv}: {[f'{o.namespace}/{o.name}@{o.rv}' for o in items]}")
+        self.given_rv = rv
+        self.expired_rv = None
+        self.cut_watch_list = False
+        self.complete_state_given = True
+        self._answer(200, doc, fault="a list")
+
+    def _too_large(self, rv: str) -> None:
+        self.too_large_rv = rv
+        doc = wire.status(504, "Timeout", f"Too large resource version: {rv}, current: {self.rv_now}",
+                          details={"causes": [{"reason": "ResourceVersionTooLarge",
+                                               "message": "Too large resource version"}],
+                                   "retryAfterSeconds": 1})
+        self._answer(504, doc, (("Retry-After", "1"),), fault="504 too large resource version")
+
+    def _open(self, r: Request, *, initial: list[Obj] | None, end_bookmark: bool, start: int) -> None:
+        stream = self.adversary.open_stream(r)
+        self.pending = None
+        self.watch = OpenWatch(r, stream, r.allow_bookmarks, start, initial or [], end_bookmark, start,
+                               self.log.count_at(start), r.namespace,
+                               given=[self.given_rv] if self.given_rv is not None else [])
+        note(f"server: watch open at RV {start}" + (f", {len(initial or [])} initial events" if initial is not None else ""))
+
+    def _expire_watch(self, rv: int) -> None:
+        self.expired_rv = rv if self.expired_rv is None else max(rv, self.expired_rv)
+
+    # --- rules: the start -----------------------------------------------------------------
+    @initialize(namespace=st.sampled_from((None, "a")),
+                objects=st.lists(st.tuples(st.sampled_from(NAMESPACES), st.sampled_from(NAMES),
+                                           st.sampled_from(VALUES)), max_size=4, unique_by=lambda o: o[:2]))
+    def start(self, namespace, objects):
+        """Write ``objects`` (namespace, name, value), then start the client on ``namespace``."""
+        self.namespace = namespace
+        for ns, name, value in objects:
+            self._write((ns, name), Obj(ns, name, {}, value, 0))
+        try:
+            self.client.start(self.adversary.url, namespace, "")
+        except Exception as exc:  # noqa: BLE001
+            raise ClientFault(f"client start() raised {type(exc).__name__}: {exc}") from exc
+        self._await_request()
+
+    # --- rules: writes --------------------------------------------------------------------
+    @rule(namespace=st.sampled_from(NAMESPACES), name=st.sampled_from(NAMES),
+          value=st.sampled_from((*VALUES, None)))
+    def write(self, namespace, name, value):
+        """Create or update ``namespace/name`` with ``value``; delete it (if it exists) for None."""
+        if value is not None:
+            self._write((namespace, name), Obj(namespace, name, {}, value, 0))
+        elif (namespace, name) in self.log.current:
+            self._write((namespace, name), None)
+
+    @rule()
+    def other_resource_write(self):
+        """Another resource moves the shared RV sequence: an RV gap."""
+        self.rv_now += 1
+
+    @rule()
+    def compact(self):
+        """Compact everything before the current RV: a watch from an older RV expires."""
+        self.compacted = self.rv_now
+
+    # --- rules: answering the client's request ----------------------------------------------
+    def _pending(self, *kinds: str) -> bool:
+        return self.pending is not None and self.pending.kind in kinds
+
+    @precondition(lambda self: self._pending("list", "watch", "watch-list"))
+    @rule(stale=st.integers(0, 2), order=st.sampled_from(("ascending", "descending")))
+    def respond(self, stale, order):
+        """Answer the client's request honestly. ``stale``: how many writes back a list or watch at RV
+        "0" is served from (a lagging cache); ``order``: of the synthetic ADDED events."""
+        r = self.pending
+        numeric = int(r.rv) if r.rv.isdigit() else None
+        if r.kind == "list":
+            if r.rv == "0":
+                k = max(0, len(self.log.rvs) - stale)
+                at = self.rv_now if stale == 0 else (self.log.rv_before(k) or FIRST_RV)
+                return self._list_answer(at)
+            if numeric is not None and numeric > self.rv_now:
+                return self._too_large(r.rv)
+            return self._list_answer(self.rv_now)
+        if r.kind == "watch-list":
+            if numeric is not None and numeric > self.rv_now:
+                return self._too_large(r.rv)
+            objs = sorted((o for o in self.log.state_at(self.rv_now).values() if self._visible(o)),
+                          key=lambda o: o.rv, reverse=order == "descending")
+            return self._open(r, initial=objs, end_bookmark=True, start=self.rv_now)
+        # a plain watch
+        if numeric is not None and numeric > 0:
+            if numeric < self.compacted:
+                return self._expired_at_start(r, numeric)
+            return self._open(r, initial=None, end_bookmark=False, start=numeric)
+        objs = sorted((o for o in self.log.state_at(self.rv_now).values() if self._visible(o)),
+                      key=lambda o: o.rv, reverse=order == "descending")
+        return self._open(r, initial=objs, end_bookmark=False, start=self.rv_now)
+
+    def _expired_at_start(self, r: Request, rv: int) -> None:
+        """As the watch cache: 200, one ERROR event with a 410 Status, then the end."""
+        self._open(r, initial=None, end_bookmark=False, start=rv)
+        self._end_with_error(wire.status(410, "Expired", f"too old resource version: {rv} ({self.compacted})"),
+                             expire=True)
+
+    def _expirable(self) -> bool:
+        """The pending request is a plain watch from an RV that a compaction can pass."""
+        return self._pending("watch") and self.pending.rv.isdigit() and 0 < int(self.pending.rv) < self.rv_now
+
+    @precondition(_expirable)
+    @rule(in_stream=st.booleans())
+    def expire_request(self, in_stream):
+        """Compaction just above the watch's RV: 410, as an HTTP status or in the stream."""
+        rv = int(self.pending.rv)
+        self.compacted = max(self.compacted, rv + 1)
+        if in_stream:
+            return self._expired_at_start(self.pending, rv)
+        self._expire_watch(rv)
+        self._answer(410, wire.status(410, "Expired", f"too old resource version: {rv} ({self.compacted})"),
+                     fault="HTTP 410")
+
+    @precondition(lambda self: self._pending("list", "watch", "watch-list"))
+    @rule(code=st.sampled_from((500, 503, 429)))
+    def fail_request(self, code):
+        """A retriable error: 500 InternalError, 503 ServiceUnavailable, 429 with Retry-After."""
+        reason = {500: "InternalError", 503: "ServiceUnavailable", 429: "TooManyRequests"}[code]
+        headers = (("Retry-After", "1"),) if code == 429 else ()
+        self._answer(code, wire.status(code, reason, f"the adversary answers {code}"), headers, fault=f"HTTP {code}")
+
+    @precondition(lambda self: self._pending("list", "watch-list") and self.pending.rv not in ("", "0"))
+    @rule()
+    def too_large(self):
+        """A lagging apiserver (HA) is behind the requested RV: 504 "too large resource version"."""
+        self._too_large(self.pending.rv)
+
+    # --- rules: the open stream -------------------------------------------------------------
+    def _owed_live(self) -> list[tuple[str, Obj, int]]:
+        """The live events this stream still owes: (type, object, event RV) for writes after its position."""
+        w = self.watch
+        owed = []
+        for write in self.log.writes[w.next_write:]:
+            before, after = self._visible(write.prev), self._visible(write.new)
+            if after:
+                owed.append(("MODIFIED" if before else "ADDED", write.new, write.rv))
+            elif before:
+                owed.append(("DELETED", write.prev, write.rv))
+        return owed
+
+    def _send_one(self) -> bool:
+        """Send the next thing the stream owes; False if it owes nothing."""
+        w = self.watch
+        if w.initial:
+            o = w.initial.pop(0)
+            w.sent_initial += 1
+            w.stream.send(_event_line("ADDED", o))
+            note(f"server: initial ADDED {o!r}")
+            return True
+        if w.end_bookmark:
+            w.end_bookmark = False
+            w.stream.send(_bookmark_line(w.r0, end=True))
+            note(f"server: BOOKMARK@{w.r0} initial-events-end")
+            self._given(w.r0)
+            self.expired_rv = None
+            self.cut_watch_list = False
+            self.complete_state_given = True
+            return True
+        while w.next_write < len(self.log.writes):
+            write = self.log.writes[w.next_write]
+            w.next_write += 1
+            before, after = self._visible(write.prev), self._visible(write.new)
+            if not (before or after) or write.rv <= w.position:
+                continue
+            if after:
+                kind, o = ("MODIFIED" if before else "ADDED"), write.new
+            else:
+                kind, o = "DELETED", write.prev
+            w.stream.send(_event_line(kind, o, write.rv))
+            w.position = write.rv
+            note(f"server: {kind} {o!r} at RV {write.rv}")
+            self._given(write.rv)
+            return True
+        return False
+
+    def _given(self, rv: int) -> None:
+        self.given_rv = rv
+        if self.watch is not None:
+            self.watch.given.append(rv)
+
+    def _streaming(self) -> bool:
+        return self.watch is not None
+
+    @precondition(_streaming)
+    @rule(count=st.integers(1, 3))
+    def send_events(self, count):
+        """Send up to ``count`` events the watch owes (initial ADDEDs, the end bookmark, then live events)."""
+        for _ in range(count):
+            if not self._send_one():
+                break
+
+    @precondition(lambda self: self.watch is not None and self.watch.bookmarks and not self.watch.initial_phase
+                  and self.watch.position <= self.rv_now)  # a watch from a future RV owes no bookmark yet
+    @rule(latest=st.booleans())
+    def send_bookmark(self, latest):
+        """A bookmark at the stream's position, or (``latest``) as far as the truth allows."""
+        w = self.watch
+        owed = self._owed_live_after(w)
+        limit = (owed - 1) if owed is not None else self.rv_now
+        rv = max(w.position, limit) if latest else w.position
+        w.stream.send(_bookmark_line(rv))
+        w.position = rv
+        note(f"server: BOOKMARK@{rv}")
+        self._given(rv)
+
+    def _owed_live_after(self, w: OpenWatch) -> int | None:
+        """The RV of the first live event this stream still owes, if any."""
+        for write in self.log.writes[w.next_write:]:
+            if write.rv > w.position and (self._visible(write.prev) or self._visible(write.new)):
+                return write.rv
+        return None
+
+    @precondition(_streaming)
+    @rule()
+    def send_blank_line(self):
+        w = self.watch
+        w.stream.send(b"\n")
+        self.last_fault = "a blank line"
+        self.framing_sent = True
+        if w.blank_from is None:
+            w.blank_from = max(0, len(w.given) - 1)
+
+    @precondition(_streaming)
+    @rule(how=st.sampled_from(("clean", "mid-line", "internal-error", "throttled")))
+    def end_stream(self, how):
+        """End the watch: cleanly, mid-line (a truncated JSON line, then the connection drops), or
+        after an in-stream ERROR (500 InternalError, 429 TooManyRequests)."""
+        w = self.watch
+        if how == "clean":
+            self._finish_watch("a clean end of the stream", w.stream.end)
+        elif how == "mid-line":
+            line = self._next_line_preview()
+            self.framing_sent = True
+            self._finish_watch("a truncated line", lambda: w.stream.cut(line[: max(1, len(line) // 2)]))
+        elif how == "internal-error":
+            self._end_with_error(wire.status(500, "InternalError", "an error on the server (\"etcdserver: leader changed\")"))
+        else:
+            self._end_with_error(wire.status(429, "TooManyRequests", "too many requests"))
+
+    def _next_line_preview(self) -> bytes:
+        w = self.watch
+        if w.initial:
+            return _event_line("ADDED", w.initial[0])
+        for write in self.log.writes[w.next_write:]:
+            if write.rv > w.position and (self._visible(write.prev) or self._visible(write.new)):
+                kind = "DELETED" if not self._visible(write.new) else "MODIFIED"
+                return _event_line(kind, write.new or write.prev, write.rv)
+        return _bookmark_line(self.rv_now)
+
+    @precondition(lambda self: self.watch is not None and not self.watch.initial_phase
+                  and self.watch.position < self.rv_now)
+    @rule()
+    def expire_stream(self):
+        """Compaction passes the stream's position: an in-stream ERROR 410 Expired, then the end."""
+        self.compacted = max(self.compacted, self.rv_now)
+        self._end_with_error(wire.status(410, "Expired", f"too old resource version: {self.watch.position} "
+                                                          f"({self.compacted})"), expire=True)
+
+    def _end_with_error(self, status: dict, expire: bool = False) -> None:
+        w = self.watch
+        if expire:
+            self._expire_watch(w.position)
+        w.stream.send(wire.error_line(status))
+        self.framing_sent = True
+        self._finish_watch(f"an in-stream ERROR {status['code']}", w.stream.end)
+
+    def _finish_watch(self, fault: str, end: Callable[[], None]) -> None:
+        w, self.watch = self.watch, None
+        self._after_stream(w)
+        if w.request.kind == "watch-list" and w.initial_phase:
+            self.cut_watch_list = True
+        end()
+        self.last_fault = fault
+        note(f"server: the stream ends ({fault})")
+        self._await_request()
+
+    # --- checks ---------------------------------------------------------------------------
+    def _liveness(self, view: ClientView, problem: str) -> None:
+        guarantee = CG.RobustFraming if self.framing_sent and not view.alive else CG.StaysAlive
+        self._violate(guarantee, "the client's loop", problem + ("" if view.alive else f"; it ended: {view.error!r}"),
+                      expected="a running client that makes its next request",
+                      observed=f"alive={view.alive}, error={view.error!r}")
+
+    @invariant()
+    def view_agrees(self):
+        if not self.judging:
+            return
+        view = self._view()
+        if not view.alive:
+            return self._liveness(view, f"the client stopped after {self.last_fault}")
+        if view.synced:
+            if not self.complete_state_given:
+                self._violate(CG.WatchListSync, "the client's synced signal", "synced before a complete initial state",
+                              expected="synced=False until a list or the initial-events-end bookmark",
+                              observed=f"synced=True with rv={view.rv!r} and {len(view.objects)} objects")
+            self.synced_seen = True
+        elif self.synced_seen:
+            self._violate(CG.WatchListSync, "the client's synced signal", "synced went back to False",
+                          expected="synced stays True", observed="synced=False")
+        self._check_view(view)
+
+    def _check_view(self, view: ClientView) -> None:
+        if view.rv is None:
+            return
+        if not (isinstance(view.rv, str) and view.rv.isdigit()):
+            raise ClientFault(f"client view().rv is {view.rv!r}; RVs are decimal strings")
+        rv = int(view.rv)
+        if self.claimed is not None and rv < self.claimed:
+            self._violate(CG.NoTimeTravel, "the claimed RV", "went back",
+                          expected=f"rv >= {self.claimed}", observed=f"rv={rv}")
+        for key, o in view.objects.items():
+            if o.rv < self.key_rvs.get(key, -1):
+                self._violate(CG.NoTimeTravel, f"object {key[0]}/{key[1]}", "its RV went back",
+                              expected=f"rv >= {self.key_rvs[key]}", observed=repr(o))
+        self.claimed = max(rv, self.claimed or rv)
+        for key, o in view.objects.items():
+            self.key_rvs[key] = max(o.rv, self.key_rvs.get(key, -1))
+        if rv > self.rv_now:
+            self._violate(CG.ViewAtRV, f"the view at RV {rv}", "claims an RV the server never reached",
+                          expected=f"rv <= {self.rv_now}", observed=f"rv={rv}")
+        expected = self._state(rv)
+        if dict(view.objects) != expected:
+            self._violate(CG.ViewAtRV, f"the view at RV {rv}", "its objects differ from the true state at that RV",
+                          expected=sorted(expected.values(), key=lambda o: (o.namespace, o.name)),
+                          observed=sorted(view.objects.values(), key=lambda o: (o.namespace, o.name)))
+
+    def _checkable(self) -> bool:
+        w = self.watch
+        return self.given_rv is not None or (w is not None and w.initial_phase and w.sent_initial > 0)
+
+    @precondition(_checkable)
+    @rule()
+    def check_view(self):
+        """Give the client time to take in what was sent, then compare (the invariant does).
+
+        Waits, within a quarter of the budget, until the client claims the newest RV it was given;
+        in the initial phase of a streaming list or RV-less watch, where a correct client shows
+        nothing new, until its view changes (so a client that exposes initial events early is
+        caught), or the quarter budget passes.
+        """
+        w = self.watch
+        initial = w is not None and w.initial_phase
+        first = self._view()
+        deadline = time.monotonic() + HARNESS.wait_budget / 4
+        while time.monotonic() < deadline:
+            view = self._view()
+            if not view.alive:
+                break
+            if initial and (view.synced != first.synced or dict(view.objects) != dict(first.objects)):
+                break
+            if not initial and view.rv == str(self.given_rv):
+                break
+            time.sleep(0.001)  # polling the client's own state, with a deadline
+
+    # --- the end: Converges ----------------------------------------------------------------
+    def teardown(self):
+        try:
+            if sys.exc_info()[1] is None and self.judging and CG.Converges in self.checked:
+                self._settle()
+        finally:
+            self._stop()
+        if self.failure is not None and sys.exc_info()[1] is None:
+            raise self.failure
+
+    def _settle(self) -> None:
+        """The server turns honest and stops writing: the view must reach the final truth."""
+        final = self._state(self.rv_now)
+        rounds = 0
+        deadline = time.monotonic() + self.plan.settle_wait
+        while True:
+            if self.pending is not None:
+                rounds += 1
+                if rounds > SETTLE_ROUNDS:
+                    break
+                self.respond(0, "ascending")
+                deadline = time.monotonic() + self.plan.settle_wait
+                continue
+            if self.watch is not None:
+                while self._send_one():
+                    pass
+                if self.watch.bookmarks and not self.watch.initial_phase and self.watch.position < self.rv_now:
+                    self.send_bookmark(True)
+            view = self._view()
+            if not view.alive:
+                return self._liveness(view, f"the client stopped after {self.last_fault}")
+            if view.rv is not None and dict(view.objects) == final:
+                self._check_view(view)
+                return
+            if time.monotonic() > deadline:
+                break
+            request = self.adversary.next_request(0.002)
+            if request is not None:
+                self._take(request)
+        view = self._view()
+        self._violate(CG.Converges, "the view at the end", f"not the final truth (RV {self.rv_now}) within "
+                      f"{self.plan.settle_wait:.2f}s of the server turning honest (claimed rv={view.rv!r})",
+                      expected=sorted(final.values(), key=lambda o: (o.namespace, o.name)),
+                      observed=sorted(view.objects.values(), key=lambda o: (o.namespace, o.name)))
+
+    def _stop(self) -> None:
+        """Stop the adversary first (held requests answered 503, streams cut), so a client blocked
+        in a read is released, then the client within 5 s."""
+        client, self.client = self.client, None
+        self.adversary.stop()
+        if client is not None:
+            started = time.monotonic()
+            try:
+                call_all("client stop()", 5.0, [client.stop])
+            except BackendHang as hang:
+                raise BackendHang(f"client stop() did not return within 5 s ({hang})") from None
+            note(f"client stop() took {time.monotonic() - started:.3f}s")
+
+
+def client_machine(factory: Callable[[], object], checked: frozenset[CG] | None = None) -> type[ClientMachine]:
+    """The client machine bound to an adapter factory; ``checked`` limits the guarantees reported."""
+    return type("ClientConformance", (ClientMachine,),
+                {"factory": staticmethod(factory), "checked": frozenset(CG) if checked is None else checked,
+                 "__module__": __name__})

@@ -1,0 +1,79 @@
+"""Deviations the client suite found in the official ``kubernetes`` Python client, kept as strict
+xfails: each replays the shrunk program (or the persistent fault) that shows it, names the library
+version and the guarantee, and starts passing (failing the suite) once the library is fixed.
+
+Predicted in REFERENCE-clients.md section 3; see docs/clients.md for the table.
+"""
+
+import logging
+
+import pytest
+
+from listwatch_conformance.model.client_guarantees import VIOLATIONS, ClientGuarantee as CG
+from listwatch_conformance.properties.client_machine import client_machine
+from listwatch_conformance.properties.client_retries import bounded_retries
+
+kubernetes = pytest.importorskip("kubernetes", reason="the clients extra is not installed (pip install -e .[clients])")
+from listwatch_conformance.sut.clients.official import shared_informer, watch_stream  # noqa: E402
+
+VERSION = kubernetes.__version__
+NoRetryAtExpiredRV = VIOLATIONS[CG.NoRetryAtExpiredRV]
+BoundedRetries = VIOLATIONS[CG.BoundedRetries]
+
+
+@pytest.fixture(autouse=True)
+def _quiet_library_logs():
+    logging.getLogger("kubernetes").setLevel(logging.CRITICAL)
+    yield
+    logging.getLogger("kubernetes").setLevel(logging.NOTSET)
+
+
+def _expired_stream_program(factory) -> None:
+    """The shrunk program: list, watch, a write, then the stream expires with an in-stream 410."""
+    state = client_machine(factory)()
+    try:
+        state.start(namespace=None, objects=[])  # client: list
+        state.respond(stale=0, order="ascending")  # list at RV 1; client: watch from 1
+        state.write(namespace="a", name="a", value="0")
+        state.respond(stale=0, order="ascending")  # the watch opens at RV 1
+        state.expire_stream()  # compaction past 1: ERROR 410 Expired, then the end
+    finally:
+        state.teardown()  # raises the first violation seen
+
+
+@pytest.mark.xfail(strict=True, raises=NoRetryAtExpiredRV,
+                   reason=f"D13, kubernetes {VERSION}: Watch.stream retries an in-stream 410 once at the same "
+                          "RV (watch.py: retry_after_410) before raising")
+def test_watch_stream_retries_the_expired_rv():
+    _expired_stream_program(watch_stream)
+
+
+@pytest.mark.xfail(strict=True, raises=NoRetryAtExpiredRV,
+                   reason=f"D13, kubernetes {VERSION}: SharedInformer watches through Watch.stream, which "
+                          "retries an in-stream 410 once at the same RV")
+def test_shared_informer_retries_the_expired_rv():
+    _expired_stream_program(shared_informer)
+
+
+@pytest.mark.parametrize("factory", [watch_stream, shared_informer], ids=["watch-stream", "shared-informer"])
+@pytest.mark.xfail(strict=True, raises=BoundedRetries,
+                   reason=f"D3, kubernetes {VERSION}: Watch.stream reconnects at once when the server ends "
+                          "the watch (watch.py: no sleep), so does the informer built on it")
+def test_hot_loop_when_watches_close_at_once(factory):
+    violation = bounded_retries(factory, "watch-closes")
+    if violation is not None:
+        raise violation
+
+
+@pytest.mark.xfail(strict=True, raises=BoundedRetries,
+                   reason=f"D2, kubernetes {VERSION}: SharedInformer reconnects at once after a failed watch "
+                          "request (informer.py: no wait outside the list path)")
+def test_shared_informer_hot_loop_on_watch_errors():
+    violation = bounded_retries(shared_informer, "watch-500")
+    if violation is not None:
+        raise violation
+
+
+def test_shared_informer_waits_after_a_failed_list():
+    """D2 does not reach lists: with every request failing, the 5 s wait after a failed list holds."""
+    assert bounded_retries(shared_informer, "error-500") is None
