@@ -30,6 +30,7 @@ from listwatch_conformance.properties.client_machine import client_machine
 from listwatch_conformance.properties.profiles import PROFILES
 from listwatch_conformance.sut.clients.mutants import MUTANTS
 from listwatch_conformance.sut.clients.reflector import reflector, reflector_watch_list
+from publish import output_path  # bench/publish.py (the script's directory is on sys.path)
 
 KILL = dict(max_examples=300, stateful_step_count=50, deadline=None, database=None, report_multiple_bugs=False,
             suppress_health_check=list(HealthCheck))
@@ -90,10 +91,12 @@ def rule_calls(error: BaseException) -> int | None:
     return len(calls) or None
 
 
-def mutant_rows(seeds: int, shrink_cap: float) -> list[str]:
+def mutant_rows(seeds: int, shrink_cap: float, only: tuple[str, ...] = ()) -> list[str]:
     rows = []
     hypothesis_engine.MAX_SHRINKING_SECONDS = shrink_cap
     for factory, expected in MUTANTS.items():
+        if only and factory.__name__ not in only:
+            continue
         times, names = [], set()
         for s in range(seeds):
             seconds, error = run(client_machine(factory), settings(**KILL, phases=[Phase.generate]), s)
@@ -117,9 +120,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--shrink-cap", type=float, default=20.0)
-    parser.add_argument("--out", default="bench/results/clients.md")
+    parser.add_argument("--out", default=None, help="default: bench/results/clients.md")
     parser.add_argument("--skip-reference", action="store_true")
+    parser.add_argument("--smoke", action="store_true",
+                        help="check that the benchmark still runs (one mutant, one seed, no reference run, a "
+                             "2 s shrink); measures nothing and writes outside bench/results/")
     args = parser.parse_args(argv)
+    only: tuple[str, ...] = ()
+    if args.smoke:
+        args.seeds, args.shrink_cap, args.skip_reference, only = 1, 2.0, True, ("RetrySameRVAfterExpired",)
+    out = output_path(args.out, args.smoke, "clients.md") or Path("bench/results/clients.md")
     logging.disable(logging.CRITICAL)
     lines = ["# Client suite benchmarks", "", f"Command: `python {' '.join(sys.argv)}`; Hypothesis "
              f"{hypothesis.__version__}; wait budget 1 s.", ""]
@@ -132,10 +142,11 @@ def main(argv: list[str] | None = None) -> None:
               f"derandomized run with shrinking capped at {args.shrink_cap:g} s for the program length "
               "(rule calls, without teardown and invariant lines).", "",
               "| mutant | guarantee | killed | median s to detect | shrunk rule calls | expected |",
-              "|---|---|---|---|---|---|", *mutant_rows(args.seeds, args.shrink_cap), ""]
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text("\n".join(lines))
-    print(f"written: {args.out}")
+              "|---|---|---|---|---|---|", *mutant_rows(args.seeds, args.shrink_cap, only), ""]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines))
+    print("\n".join(lines))
+    print(f"written: {out}")
 
 
 if __name__ == "__main__":

@@ -446,8 +446,10 @@ class DispatcherDies(MemoryBackend):
     loop): watches still start and replay, but no live event or progress bookmark ever arrives. The
     commonest real failure, watches gone silent, and the one whose report must come fast."""
 
-    def _dispatch(self, item, watchers):
-        raise SystemExit  # ends the dispatcher thread quietly
+    def _dispatch_loop(self):
+        with self._lock:
+            self._incoming_cond.wait_for(lambda: self._incoming)
+        # the thread ends here, with the first item undelivered, as one dies of an unhandled error
 
 
 class OverflowWithoutClose(SlowWatcherDropsEvents):

@@ -103,7 +103,7 @@ class HangingNext(MemoryBackend):
 
 
 FAULTY = {
-    EventTypeAsString: "returned Event(type='ADDED'",
+    EventTypeAsString: "returned Event(type='",  # a str, where EventType.ADDED would print type=<EventType.ADDED: ...>
     AddedWithoutObject: "returned ADDED without an object",
     RVAsString: "returned RV '",
     EventRVAsString: "RVs are int",

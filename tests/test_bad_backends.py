@@ -5,7 +5,7 @@ within its deadline, naming the call."""
 import time
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from listwatch_conformance.model.guarantees import Violation
 from listwatch_conformance.properties.config import HARNESS
@@ -16,6 +16,7 @@ from tests.broken_backends import FAULTY, HANGING, RELEASE
 from tests.conftest import run_pytest
 
 QUICK = settings(max_examples=100, stateful_step_count=30, deadline=None, derandomize=True, database=None,
+                 phases=[Phase.explicit, Phase.reuse, Phase.generate],  # the message is the point, not the shrink
                  suppress_health_check=list(HealthCheck))
 
 

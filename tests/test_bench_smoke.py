@@ -112,12 +112,21 @@ def test_mutants(tmp_path):
     assert (tmp_path / "mutants.programs.txt").exists()
 
 
+@pytest.mark.slow  # a client zoo kill with shrinking
+def test_clients(tmp_path):
+    text = smoke("clients", tmp_path)
+    assert "| mutant | guarantee | killed | median s to detect | shrunk rule calls | expected |" in text
+    assert re.search(rf"^\| RetrySameRVAfterExpired \| NoRetryAtExpiredRV \| 1/1 \| {NUMBER} \|", text, re.M), text
+
+
+@pytest.mark.slow  # a pytest run beside a CPU hog
 def test_stress(tmp_path):
     text = smoke("stress", tmp_path)
     assert "**1 of 1 runs passed, 0 failed.**" in text
     assert re.search(rf"^\| 1 \| 0 \| {NUMBER} \| {NUMBER} \| 1 passed", text, re.M), text
 
 
+@pytest.mark.slow  # pytest runs with and without workers
 def test_parallel(tmp_path):
     needs("xdist", "pytest-xdist (the dev extra)")
     text = smoke("parallel", tmp_path, deadline=300)

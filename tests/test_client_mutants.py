@@ -11,6 +11,8 @@ from listwatch_conformance.properties.client_machine import client_machine
 from listwatch_conformance.sut.clients.mutants import MUTANTS
 from listwatch_conformance.sut.clients.reflector import reflector, reflector_watch_list
 
+pytestmark = pytest.mark.slow  # minutes in all: CI runs it (-m ""), the local loop does not
+
 # The ci profile's derandomized search, without shrinking (the verdict does not depend on it).
 KILL_SETTINGS = settings(max_examples=300, stateful_step_count=50, deadline=None, derandomize=True, database=None,
                          phases=[Phase.explicit, Phase.reuse, Phase.generate], report_multiple_bugs=False,

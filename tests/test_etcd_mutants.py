@@ -47,6 +47,7 @@ def test_suite_kills_etcd_mutant(etcd_endpoint, mutant, guarantees):
 CLUSTER_KILL_SETTINGS = settings(KILL_SETTINGS, max_examples=100, stateful_step_count=50)
 
 
+@pytest.mark.slow  # member crashes: about a minute in all
 @pytest.mark.parametrize(("mutant", "guarantees"), [
     ("RecreateAfterCrash", {G.Unique}),
     # owes events, or a bookmark; a lost event is Reliable once another watch received a later one

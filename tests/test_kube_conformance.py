@@ -26,6 +26,8 @@ from listwatch_conformance.sut.mutants import MUTANTS as ZOO
 from listwatch_conformance.properties.profiles import PROFILES
 from tests.kube_support import kube_factory, served
 
+pytestmark = pytest.mark.slow  # minutes in all: CI runs it (-m ""), the local loop does not
+
 ROOT = Path(__file__).resolve().parents[1]
 
 KILL_SETTINGS = settings(max_examples=300, stateful_step_count=50, deadline=None, database=None, derandomize=True,

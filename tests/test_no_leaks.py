@@ -112,6 +112,7 @@ def child_running(marker: str, parent: int, program: str) -> bool:
     return False
 
 
+@pytest.mark.slow  # waits for etcd to start, then for its end
 def test_ctrl_c_leaves_no_etcd_behind():
     from listwatch_conformance.sut.etcd import server
 
@@ -121,6 +122,7 @@ def test_ctrl_c_leaves_no_etcd_behind():
     assert wait_for(lambda: not processes_marked(marker), deadline=10), processes_marked(marker)
 
 
+@pytest.mark.slow  # waits for the server to start, then for its end
 def test_ctrl_c_leaves_no_kube_server_behind():
     marker = interrupt_run(["properties", "--sut", "kube", "--kube-serve", "memory"],
                            lambda m, pid: child_running(m, pid, "listwatch_conformance.sut.kube"))
