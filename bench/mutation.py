@@ -43,6 +43,7 @@ import sys
 import tempfile
 import time
 import tomllib
+import warnings
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -78,6 +79,7 @@ class Mutant:
     status: int | None = None
     seconds: float = 0.0
     tail: str = ""
+    unshrunk: dict = field(default_factory=dict)  # a timeout's rerun without the shrink phase (diagnose)
     review: dict = field(default_factory=dict)
 
     @property
@@ -92,11 +94,25 @@ def load() -> float:
     return os.getloadavg()[0]
 
 
+RUNNING: set[int] = set()  # process groups of the runs in progress, killed if the script is stopped
+
+
+def stop(signum, _frame) -> None:
+    """SIGTERM or SIGINT: kill every run in progress with its process group, then exit."""
+    for pgid in list(RUNNING):
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    os._exit(128 + signum)
+
+
 def run(cmd: list[str], cwd: Path, env: dict, deadline: float) -> tuple[int | None, str, float]:
     """Run ``cmd`` in its own process group; kill the group at ``deadline`` s (status None)."""
     start = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
+    RUNNING.add(proc.pid)
     try:
         out, _ = proc.communicate(timeout=deadline)
         status = proc.returncode
@@ -112,12 +128,23 @@ def run(cmd: list[str], cwd: Path, env: dict, deadline: float) -> tuple[int | No
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+        RUNNING.discard(proc.pid)
     return status, out, time.monotonic() - start
 
 
+NOSHRINK, NOSHRINK_MODULE = "ci-noshrink", "_mutation_noshrink"
+NOSHRINK_PLUGIN = f"""\"\"\"bench/mutation.py's diagnosis of timeouts: the ci profile without its shrink phase.\"\"\"
+from hypothesis import Phase, settings
+from listwatch_conformance.properties.profiles import PROFILES
+settings.register_profile({NOSHRINK!r}, settings(PROFILES["ci"], phases=[p for p in PROFILES["ci"].phases if p is not Phase.shrink]))
+"""
+
+
 def scratch_copy(dest: Path) -> Path:
-    """A copy of the checkout whose ``listwatch_conformance`` package holds the copy's own subpackages."""
+    """A copy of the checkout whose ``listwatch_conformance`` package holds the copy's own subpackages
+    (and the pytest plugin of the profile ``ci-noshrink``, for :func:`diagnose`)."""
     shutil.copytree(ROOT, dest, ignore=IGNORE, symlinks=True)
+    (dest / f"{NOSHRINK_MODULE}.py").write_text(NOSHRINK_PLUGIN)
     for name in SUBPACKAGES:
         link = dest / "listwatch_conformance" / name
         if not link.exists():
@@ -210,7 +237,8 @@ def read_reviewed(path: Path) -> dict[tuple[str, str, str, str], dict]:
     return reviewed
 
 
-def test_mutant(m: Mutant, copy: Path, cmd: list[str], timeout: float) -> Mutant:
+def test_mutant(m: Mutant, copy: Path, cmd: list[str], timeout: float) -> tuple[str, int | None, float, str]:
+    """Run ``cmd`` with ``m`` applied in ``copy``: (verdict, exit status, seconds, the output's last lines)."""
     target = copy / m.file
     original = target.read_text()
     target.write_text(m.mutated)
@@ -218,10 +246,38 @@ def test_mutant(m: Mutant, copy: Path, cmd: list[str], timeout: float) -> Mutant
         status, out, seconds = run(cmd, copy, test_env(copy), timeout)
     finally:
         target.write_text(original)
-    m.status, m.seconds = status, seconds
-    m.verdict = "timeout" if status is None else "survived" if status == 0 else "killed"
-    m.tail = "\n".join(line for line in out.strip().splitlines()[-3:])
-    return m
+    verdict = "timeout" if status is None else "survived" if status == 0 else "killed"
+    return verdict, status, seconds, "\n".join(out.strip().splitlines()[-3:])
+
+
+def run_all(mutants: list[Mutant], copies: list[Path], cmd: list[str], timeout: float, done) -> None:
+    """Test every mutant, one a copy at a time; ``done(m, result)`` as each finishes."""
+    free, queue, pending = list(copies), list(mutants), {}
+    with concurrent.futures.ThreadPoolExecutor(len(copies)) as pool:
+        while queue or pending:
+            while queue and free:
+                m, copy = queue.pop(0), free.pop()
+                pending[pool.submit(test_mutant, m, copy, cmd, timeout)] = (m, copy)
+            finished, _ = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
+            for fut in finished:
+                m, copy = pending.pop(fut)
+                free.append(copy)
+                done(m, fut.result())
+
+
+def diagnose(mutants: list[Mutant], copies: list[Path], cmd: list[str], timeout: float) -> None:
+    """Run each timeout again without Hypothesis's shrink phase (the profile's search unchanged): a kill
+    then says the suite found the bug and the limit went on shrinking it; no kill, that it found nothing."""
+    timeouts = [m for m in mutants if m.verdict == "timeout"]
+    plain = cmd[:-1] + [NOSHRINK]
+    plain[plain.index("--hypothesis-profile"):plain.index("--hypothesis-profile")] = ["-p", NOSHRINK_MODULE]
+
+    def done(m: Mutant, result) -> None:
+        verdict, _, seconds, _ = result
+        m.unshrunk = {"verdict": verdict, "seconds": round(seconds, 1)}
+        print(f"without shrinking: {verdict:8} {seconds:5.1f} s  {m.title()}", file=sys.stderr)
+
+    run_all(timeouts, copies, plain, timeout, done)
 
 
 def check_copy(copy: Path, files: list[str]) -> None:
@@ -252,15 +308,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="2 mutants of sut/filtering.py under the bench-smoke profile; report to a temp dir")
     parser.add_argument("--rescore", type=Path, default=None, metavar="RUN.json",
                         help="run nothing: report the verdicts saved beside an earlier report under the current review")
+    parser.add_argument("--diagnose", action="store_true",
+                        help="with --rescore: run the saved timeouts again without shrinking (a full run always does)")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     out = output_path(args.out, args.smoke, "mutation.md")
     if args.rescore:
-        return rescore(args.rescore, args.reviewed, out, sys.argv[1:] if argv is None else argv)
+        return rescore(args.rescore, args.reviewed, out, sys.argv[1:] if argv is None else argv, args.diagnose,
+                       args.workers)
     if args.smoke:
         args.files = args.files or ["sut/filtering.py"]
         args.sample = 2 if args.sample is None else args.sample
         profile = ["-p", "bench.smoke_profile", "--hypothesis-profile", "bench-smoke"]
-        args.timeout = min(args.timeout, 20.0)  # a smoke run checks the script, not the suite's verdict time
+        args.timeout = min(args.timeout, 10.0)  # a smoke run checks the script, not the suite's verdict time
     else:
         profile = ["--hypothesis-profile", "ci"]
     files = args.files or FILES
@@ -283,44 +344,47 @@ def main(argv: list[str] | None = None) -> int:
         wanted = total if args.sample is None else min(args.sample, total)
         if wanted < total:  # draw in a seeded order until enough mutants could be made
             mutants = random.Random(args.seed).sample(mutants, total)
-        chosen, unmade = [], []
+        chosen, unmade, uncompiled = [], [], 0
         for m in mutants:
             if len(chosen) == wanted:
                 break
             try:
                 materialize(m, sources)
-                chosen.append(m)
             except Exception as exc:  # noqa: BLE001 - a cosmic-ray operator that cannot apply here
                 unmade.append(f"{m.title()}: {type(exc).__name__}: {exc}")
+                continue
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # SyntaxWarning: `is` with a literal, which the mutants make
+                    compile(m.mutated, m.file, "exec")
+            except SyntaxError:  # e.g. the bare `*` of keyword-only parameters made `**`: tests nothing
+                uncompiled += 1
+                continue
+            chosen.append(m)
         mutants = sorted(chosen, key=lambda m: (files.index(m.file), m.operator, m.occurrence))
 
         print(f"baseline: {shlex.join(cmd)}", file=sys.stderr)
-        status, output, baseline = run(cmd, copies[0], test_env(copies[0]), args.timeout)
+        limit = max(args.timeout, 60.0)  # the smoke run's short limit is for mutants; a slow machine still passes
+        status, output, baseline = run(cmd, copies[0], test_env(copies[0]), limit)
         if status != 0:
-            raise SystemExit(f"the unmutated suite does not pass in {args.timeout:g} s (exit {status}):\n"
+            raise SystemExit(f"the unmutated suite does not pass in {limit:g} s (exit {status}):\n"
                              f"{output[-3000:]}")
         print(f"baseline passed in {baseline:.1f} s; {len(mutants)} of {total} mutants", file=sys.stderr)
 
-        free = list(copies)
-        done = 0
-        with concurrent.futures.ThreadPoolExecutor(len(copies)) as pool:
-            pending = {}
-            queue = list(mutants)
-            while queue or pending:
-                while queue and free:
-                    m, copy = queue.pop(0), free.pop()
-                    pending[pool.submit(test_mutant, m, copy, cmd, args.timeout)] = copy
-                finished, _ = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
-                for fut in finished:
-                    free.append(pending.pop(fut))
-                    m = fut.result()
-                    done += 1
-                    loads.append(load())
-                    print(f"[{done}/{len(mutants)}] {m.verdict:8} {m.seconds:5.1f} s  {m.title()}: "
-                          f"{m.before.strip()!r} -> {m.after.strip()!r}", file=sys.stderr)
+        count = iter(range(1, len(mutants) + 1))
+
+        def done(m: Mutant, result) -> None:
+            m.verdict, m.status, m.seconds, m.tail = result
+            loads.append(load())
+            print(f"[{next(count)}/{len(mutants)}] {m.verdict:8} {m.seconds:5.1f} s  {m.title()}: "
+                  f"{m.before.strip()!r} -> {m.after.strip()!r}", file=sys.stderr)
+
+        run_all(mutants, copies, cmd, args.timeout, done)
+        if not args.smoke and profile[-1] == "ci":
+            diagnose(mutants, copies, cmd, args.timeout)
     raw = {"argv": sys.argv[1:] if argv is None else argv, "cmd": cmd, "elapsed": time.monotonic() - started,
            "baseline": baseline, "loads": loads, "total": total, "per_file": per_file,
-           "in_annotations": in_annotations, "unmade": unmade, "workers": len(copies), "timeout": args.timeout,
+           "in_annotations": in_annotations, "unmade": unmade, "uncompiled": uncompiled, "workers": len(copies), "timeout": args.timeout,
            "when": time.strftime("%Y-%m-%d %H:%M %Z"), "node": platform.node(), "cores": os.cpu_count(),
            "tool": f"cosmic-ray {version('cosmic-ray')}", "hypothesis": version("hypothesis"),
            "pytest": version("pytest"), "python": platform.python_version(),
@@ -365,6 +429,8 @@ def render(raw: dict, reviewed: dict, reviewed_path: Path, rescored: str | None 
         f"{raw['in_annotations']} in annotations (never evaluated under `from __future__ import annotations`: "
         "left out); run " + (f"{len(mutants)} sampled with seed {seed}" if len(mutants) < total
                              else f"all {len(mutants)}"),
+        f"- drawn and left out because the mutant does not compile (a syntax error tests nothing): "
+        f"{raw.get('uncompiled', 0)}",
         *(f"- cosmic-ray could not make {len(unmade)} drawn mutant(s), skipped: " + "; ".join(unmade),)[:bool(unmade)],
         f"- reviewed survivors: `{os.path.relpath(reviewed_path, ROOT)}` ({len(reviewed)} entries)",
         f"- time: {raw['elapsed'] / 60:.1f} min in all; the unmutated baseline {raw['baseline']:.1f} s; a mutant "
@@ -376,6 +442,10 @@ def render(raw: dict, reviewed: dict, reviewed_path: Path, rescored: str | None 
         f"| {len(real)} | {len(killed)}/{denominator} = {score} |",
         "",
         "score = killed / (run - equivalent - allowed); a timeout counts against it.",
+        *(f"Run again without Hypothesis's shrink phase (the same derandomized search), {found} of the "
+          f"{len(timeouts)} timeouts were killed within the limit: the suite found the bug, and the time went "
+          "to shrinking it." for found in [sum(m.unshrunk.get("verdict") == "killed" for m in timeouts)]
+          if any(m.unshrunk for m in timeouts)),
         "",
         "| operator | run | killed | survived | timeout |",
         "|---|---|---|---|---|",
@@ -391,14 +461,32 @@ def render(raw: dict, reviewed: dict, reviewed_path: Path, rescored: str | None 
         lines += ["", f"## {heading}: {len(group)}"]
         for m in group:
             lines += ["", f"### {m.title()}, {m.seconds:.1f} s"]
+            if m.unshrunk:
+                lines += ["", f"without the shrink phase: {m.unshrunk['verdict']} in {m.unshrunk['seconds']:.1f} s"]
             if m.review:
                 lines += ["", f"{m.review['verdict']}: {m.review['reason']}"]
             lines += ["", *fence(m.diff)]
     return lines
 
 
-def rescore(path: Path, reviewed_path: Path, out: Path | None, argv: list[str]) -> int:
+def rescore(path: Path, reviewed_path: Path, out: Path | None, argv: list[str], rediagnose: bool,
+            workers: int) -> int:
     raw = json.loads(path.read_text())
+    if rediagnose:  # the saved timeouts, run again without shrinking; the verdicts saved back
+        mutants = [Mutant(**m) for m in raw["mutants"]]
+        sources = {f: (ROOT / f).read_text() for f in raw["per_file"]}
+        timeouts = [m for m in mutants if m.verdict == "timeout"]
+        for m in timeouts:
+            diff = m.diff
+            materialize(m, sources)
+            if m.diff != diff:
+                raise SystemExit(f"{m.title()} is not the mutant the run made: {m.file} has changed since")
+        with tempfile.TemporaryDirectory(prefix="listwatch-mutation-") as tmp:
+            copies = [scratch_copy(Path(tmp) / f"copy{i}") for i in range(max(1, workers))]
+            check_copy(copies[0], list(raw["per_file"]))
+            diagnose(timeouts, copies, raw["cmd"], raw["timeout"])
+        raw["mutants"] = [{k: v for k, v in vars(m).items() if k not in ("mutated", "review")} for m in mutants]
+        path.write_text(json.dumps(raw, indent=1) + "\n")
     typed = shlex.join(["python", "bench/mutation.py", *argv])
     publish(render(raw, read_reviewed(reviewed_path), reviewed_path, rescored=typed), out)
     return 0
