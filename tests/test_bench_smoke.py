@@ -11,6 +11,7 @@ the reason, where it is not installed; their smoke modes need it only where they
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import signal
@@ -150,3 +151,20 @@ def test_fuzz(tmp_path):
     assert "# A bounded HypoFuzz campaign on the conformance machine" in text
     assert "- workers that reported: 1" in text
     assert re.search(rf"- examples run: {NUMBER} ", text), text
+
+
+def test_mutation(tmp_path):
+    needs("cosmic_ray", "cosmic-ray (the mutation benchmark)")
+    text = smoke("mutation", tmp_path)
+    assert "# Mutation score of the conformance suite on the reference backend" in text
+    assert "- tool: cosmic-ray " in text
+    row = re.search(r"^\| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+)/(\d+) = ", text, re.M)
+    assert row, text
+    run, killed, survived, timeout, equivalent, allowed, real, numerator, denominator = map(int, row.groups())
+    assert run == 2 and killed + survived + timeout == run and equivalent + allowed + real == survived
+    assert (numerator, denominator) == (killed, run - equivalent - allowed)
+    saved = json.loads((tmp_path / "mutation.json").read_text())
+    assert [m["verdict"] for m in saved["mutants"]].count("killed") == killed
+    assert all(m["diff"].startswith("--- a/sut/filtering.py") for m in saved["mutants"])
+    assert subprocess.run(["git", "status", "--porcelain", "sut"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=30).stdout == "", "the mutation run left sut/ changed"
