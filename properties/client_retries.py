@@ -4,7 +4,9 @@ Measured apart from the state machine (a hot loop is a rate, not a program), onc
 
 - ``watch-closes``: lists are answered honestly; every watch opens and ends at once with nothing sent;
 - ``error-500``: every request gets HTTP 500 InternalError;
-- ``watch-410``: lists are answered honestly; every watch gets 200 and an in-stream ERROR 410 Expired;
+- ``watch-410``: lists are answered honestly; every watch gets 200 and an in-stream ERROR 410 Expired
+  (a watch from a state, RV "" or "0", first gets that state: an empty one, with its end bookmark
+  for a streaming list; a 410 before it would be one no apiserver sends);
 - ``watch-500``: lists are answered honestly; every watch gets HTTP 500 (not in CLIENTS.md's list:
   a client that waits after a failed list but not after a failed watch hides behind ``error-500``).
 
@@ -22,6 +24,7 @@ from collections.abc import Callable
 from listwatch_conformance.model.client_guarantees import ClientGuarantee as CG
 from listwatch_conformance.model.guarantees import Violation
 from listwatch_conformance.properties.harness import BackendHang, call_all
+from listwatch_conformance.sut.api import Event, EventType
 from listwatch_conformance.sut.clients.adversary import Adversary
 from listwatch_conformance.sut.kube import wire
 
@@ -62,6 +65,11 @@ def bounded_retries(factory: Callable[[], object], fault: str, window: float = W
             else:
                 stream = adversary.open_stream(request)
                 if fault == "watch-410":
+                    # 410 is legal only for a watch from an RV: one from a state (RV "" or "0", a streaming
+                    # list) first gets that state, here empty (its end bookmark when it is a streaming list),
+                    # and is then expired, as a watch that fell behind a compaction is
+                    if request.rv in ("", "0") and request.send_initial_events:
+                        stream.send(wire.event_line(Event(EventType.BOOKMARK, rv, initial_events_end=True)))
                     stream.send(wire.error_line(wire.status(410, "Expired", f"too old resource version: {request.rv}")))
                 stream.end()
         made = [r for r in adversary.requests if r.is_collection and r.time - started <= window]
