@@ -225,7 +225,8 @@ class Server:
         return JSONResponse(wire.object_to_configmap(obj))
 
     async def _get(self, namespace: str, name: str):
-        page = await self.call(self.backend.list, namespace=namespace, field_selector=f"metadata.name={name}")
+        selector = f"metadata.name={name}" if self.backend.capabilities.field_selectors else ""
+        page = await self.call(self.backend.list, namespace=namespace, field_selector=selector)
         return next((o for o in page.items if o.name == name), None)
 
     @staticmethod
