@@ -25,6 +25,10 @@ What the adapters are:
   1.0 (so up to 60 s), reset after 2 min without one (``tools/cache/reflector.go``). The suite's
   waits for its next request scale with ``max_backoff``.
 
+``$LISTWATCH_KUBECTL`` names another kubectl binary (Debian's kubectl 1.20, unpacked with
+``apt-get download kubernetes-client``, is an older client-go data point); before 1.23 the
+adapter waits for ``--for=condition=done``, since ``--for=jsonpath`` came in 1.23.
+
 Each adapter works in its own temporary directory (a throwaway kubeconfig naming the server, and
 kubectl's ``--cache-dir``), so nothing is written to the user's home; :func:`kubectl_flags` gives
 the same to tests that run kubectl by hand.
@@ -35,6 +39,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -46,12 +51,13 @@ from listwatch_conformance.sut.clients.api import ClientCapabilities, ClientView
 NAME = "a"  # the ConfigMap kubectl waits on: the suite's first name, where shrinking lands
 RESTART_PAUSE = 0.5  # a user's retry loop: `until kubectl wait ...; do sleep 0.5; done`
 WAIT_TIMEOUT = "1h"  # kubectl's own --timeout; the adapter stops it long before
-STOP_GRACE = 2.0  # SIGTERM, then SIGKILL after this long
+STOP_GRACE = 1.5  # SIGTERM, then SIGKILL after this long (three waits stay within stop()'s 5 s)
 
 
 def kubectl_path() -> str | None:
-    """The kubectl on PATH, or None."""
-    return shutil.which("kubectl")
+    """The kubectl to run: ``$LISTWATCH_KUBECTL`` (e.g. an older one unpacked elsewhere), else the
+    one on PATH; None when there is none."""
+    return shutil.which(os.environ.get("LISTWATCH_KUBECTL") or "kubectl")
 
 
 @functools.cache
@@ -84,9 +90,14 @@ def kubectl_flags(url: str, directory: str | os.PathLike) -> list[str]:
 
 def wait_argv(url: str, directory: str | os.PathLike, namespace: str, name: str = NAME,
               timeout: str = WAIT_TIMEOUT) -> list[str]:
-    """The ``kubectl wait`` command line for ConfigMap ``namespace/name`` to reach value ``done``."""
+    """The ``kubectl wait`` command line for ConfigMap ``namespace/name`` to reach value ``done``.
+
+    kubectl before 1.23 has no ``--for=jsonpath``: it waits for ``condition=done`` instead, which a
+    ConfigMap never has (the same informer, through ``watchtools.UntilWithSync``)."""
+    minor = re.match(r"v1\.(\d+)\.", kubectl_version())
+    condition = "condition=done" if minor and int(minor.group(1)) < 23 else "jsonpath={.data.value}=done"
     return [kubectl_path() or "kubectl", *kubectl_flags(url, directory), "wait",
-            "--for=jsonpath={.data.value}=done", f"configmap/{name}", "-n", namespace, f"--timeout={timeout}"]
+            f"--for={condition}", f"configmap/{name}", "-n", namespace, f"--timeout={timeout}"]
 
 
 class KubectlWait:
