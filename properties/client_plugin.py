@@ -77,11 +77,14 @@ class ClientConformanceCheck:
     def run(self, machine_for, settings=None):
         config = self.request.config
         checked = config.stash[CLIENT_SELECTED] or frozenset(CG) - {CG.BoundedRetries}
+        if not checked:
+            pytest.skip("none of the selected guarantees is a client guarantee")
         chosen = config.stash[CLIENT_KEY]
         if chosen is not None and not chosen[2].observable_view:
             checked &= REQUEST_LEVEL  # its view is not observable: only its requests are judged
-        if not checked:
-            pytest.skip("none of the selected guarantees is a client guarantee")
+            if not checked:
+                pytest.skip("the client's view is not observable (observable_view=False): only its requests are "
+                            f"judged, for {', '.join(sorted(g.name for g in REQUEST_LEVEL))}")
         campaign = run_campaign(machine_for, checked, settings or conformance_settings(),
                                 first_only=config.getoption("maxfail") == 1,
                                 reproduce=config.getoption("--reproduce"))

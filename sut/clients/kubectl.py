@@ -104,6 +104,9 @@ class KubectlWait:
     """``kubectl wait`` on one ConfigMap, restarted after each exit as a user's script would."""
 
     def __init__(self, *, watch_list: bool = False) -> None:
+        if kubectl_path() is None:  # --client kubectl-wait then fails as a usage error naming this
+            raise RuntimeError("kubectl is not installed: not on PATH (Debian package kubectl), nor named by "
+                               "$LISTWATCH_KUBECTL")
         self.watch_list = watch_list
         self.name = "kubectl wait" + (" (WatchListClient)" if watch_list else "")
         self.version = kubectl_version()
@@ -119,8 +122,6 @@ class KubectlWait:
         self._error: BaseException | None = None
 
     def start(self, url: str, namespace: str | None, label_selector: str) -> None:
-        if kubectl_path() is None:
-            raise RuntimeError("kubectl is not on PATH")
         self._dir = tempfile.mkdtemp(prefix="lwc-kubectl-")
         env = dict(os.environ)
         env.pop("KUBECONFIG", None)
