@@ -354,7 +354,8 @@ class ClientMachine(RuleBasedStateMachine):
         if r.kind == "get":  # one object at the current RV (kubectl wait reads it before it list-watches)
             o = self.log.current.get((r.namespace, r.name))
             if o is None:
-                return self._answer(404, wire.status(404, "NotFound", f'configmaps "{r.name}" not found'), fault="a 404")
+                missing = wire.status(404, "NotFound", f'configmaps "{r.name}" not found')
+                return self._answer(404, missing, fault="a 404")
             return self._answer(200, wire.object_to_configmap(_obj(o)))
         numeric = int(r.rv) if r.rv.isdigit() else None
         if r.kind == "list":

@@ -26,7 +26,8 @@ from tests.kube_support import served
 pytestmark = pytest.mark.skipif(kubectl_path() is None, reason="kubectl is not installed (Debian package kubectl)")
 
 # the reference store; one without field selectors (the server filters for it); etcd where installed
-BACKENDS = ["memory", "tests.kube_support:NoFieldSelectors", pytest.param("etcd", marks=pytest.mark.skipif(etcd_binary() is None, reason="etcd is not installed"))]
+BACKENDS = ["memory", "tests.kube_support:NoFieldSelectors",
+            pytest.param("etcd", marks=pytest.mark.skipif(etcd_binary() is None, reason="etcd is not installed"))]
 DEADLINE = 60.0  # for each kubectl run and for its watch to open
 
 
@@ -44,7 +45,8 @@ def write(server):
 
     def write(namespace: str, name: str, value: str) -> None:
         if namespace not in made:
-            resp = pool.request("POST", server.url + "/api/v1/namespaces", body=json.dumps({"metadata": {"name": namespace}}))
+            namespace_doc = json.dumps({"metadata": {"name": namespace}})
+            resp = pool.request("POST", server.url + "/api/v1/namespaces", body=namespace_doc)
             assert resp.status == 201, resp.data
             made.add(namespace)
         body = json.dumps({"metadata": {"name": name}, "data": {"value": value}})

@@ -1,8 +1,8 @@
 """The adversary: a lockstep HTTP server speaking the Kubernetes ConfigMap API to a client under test.
 
 Nothing is answered on its own. Each request for ConfigMaps (a list, a watch, or a GET of one
-ConfigMap) is recorded and held until the suite decides its answer (:meth:`Adversary.next_request`, then :meth:`reply` or
-:meth:`open_stream`); on an open watch, bytes reach the client only when the suite sends them
+ConfigMap) is recorded and held until the suite decides its answer (:meth:`Adversary.next_request`,
+then :meth:`reply` or :meth:`open_stream`); on an open watch, bytes reach the client only when the suite sends them
 (:class:`Stream`). So a deterministic client, given the same decisions, makes the same requests.
 Discovery (``/version``, ``/api``, ``/api/v1``, ``/apis``) is answered at once from
 ``sut/kube/discovery.py``, as Kubernetes answers it (legacy discovery documents), and so is ``/healthz``.

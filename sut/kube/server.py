@@ -27,9 +27,9 @@ message (410 Expired, 404 NotFound, 409 AlreadyExists/Conflict, 400 BadRequest, 
 contract). ``fieldSelector`` takes ``metadata.name`` and ``metadata.namespace`` (``=``, ``==``, ``!=``),
 the only selectable fields of a ConfigMap; any other field is refused with the apiserver's 400
 (``"f" is not a known field selector: only "metadata.name", "metadata.namespace"``); for a
-backend without field selectors the server filters itself. A watch whose start RV is too old answers HTTP 200 followed by one ``ERROR``
-event carrying a 410 Status. A list with ``limit`` and ``resourceVersion=N`` but no
-``resourceVersionMatch`` is Exact, as in Kubernetes. ``timeoutSeconds`` ends a watch
+backend without field selectors the server filters itself. A watch whose start RV is too old
+answers HTTP 200 followed by one ``ERROR`` event carrying a 410 Status. A list with ``limit``
+and ``resourceVersion=N`` but no ``resourceVersionMatch`` is Exact, as in Kubernetes. ``timeoutSeconds`` ends a watch
 normally (default 1800 s). DELETE answers ``Status`` Success, as kube-apiserver does for
 ConfigMaps, or (``return_deleted_object``) the deleted object carrying the delete's RV.
 """
