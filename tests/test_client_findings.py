@@ -123,3 +123,16 @@ def test_kubectl_wait_watch_list_streams_again_at_the_too_large_rv():
         state.too_large()  # 504 with Retry-After: 1; client: the same streaming list at RV 2, a second later
     finally:
         state.teardown()  # raises the first violation seen
+
+
+@pytest.mark.skipif(not KUBECTL.startswith("v1.20."),
+                    reason="needs Debian's kubectl 1.20 as $LISTWATCH_KUBECTL (apt-get download kubernetes-client, "
+                           "dpkg-deb -x; see docs/clients.md)")
+@pytest.mark.parametrize("fault", ["watch-closes", "watch-410"])
+@pytest.mark.xfail(strict=True, raises=BoundedRetries,
+                   reason=f"kubectl {KUBECTL}: `kubectl wait` (a list and a watch, not a Reflector) lists and watches "
+                          "again at once whenever its watch ends, with no backoff: 66 requests in 5 s")
+def test_kubectl_1_20_wait_hot_loop_when_watches_end(fault):
+    violation = bounded_retries(kubectl_wait, fault)
+    if violation is not None:
+        raise violation
