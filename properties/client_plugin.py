@@ -31,8 +31,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("listwatch", "list-watch conformance")
     group.addoption("--client", default=None, metavar="CLIENT",
                     help="check a client library instead of a backend: a built-in name (reflector, kubernetes-informer, "
-                         "kubernetes-watch, reflector-watch-list, kubectl-wait, kubectl-wait-watch-list) or MODULE:NAME, where NAME() returns a fresh adapter "
-                         "implementing sut/clients/api.py")
+                         "kubernetes-watch, reflector-watch-list, kubectl-wait, kubectl-wait-watch-list) or "
+                         "MODULE:NAME, where NAME() returns a fresh adapter implementing sut/clients/api.py")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -2,8 +2,8 @@
 
 Nothing is answered on its own. Each request for ConfigMaps (a list, a watch, or a GET of one
 ConfigMap) is recorded and held until the suite decides its answer (:meth:`Adversary.next_request`,
-then :meth:`reply` or :meth:`open_stream`); on an open watch, bytes reach the client only when the suite sends them
-(:class:`Stream`). So a deterministic client, given the same decisions, makes the same requests.
+then :meth:`reply` or :meth:`open_stream`); on an open watch, bytes reach the client only when the
+suite sends them (:class:`Stream`). So a deterministic client, given the same decisions, makes the same requests.
 Discovery (``/version``, ``/api``, ``/api/v1``, ``/apis``) is answered at once from
 ``sut/kube/discovery.py``, as Kubernetes answers it (legacy discovery documents), and so is ``/healthz``.
 
