@@ -16,7 +16,7 @@ import shlex
 import attrs
 import pytest
 
-from listwatch_conformance.model.client_guarantees import ClientGuarantee as CG
+from listwatch_conformance.model.client_guarantees import REQUEST_LEVEL, ClientGuarantee as CG
 from listwatch_conformance.properties.campaign import reproduce_blob, run_campaign
 from listwatch_conformance.properties.config import HARNESS
 from listwatch_conformance.properties.harness import BackendFault, BackendHang
@@ -31,8 +31,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("listwatch", "list-watch conformance")
     group.addoption("--client", default=None, metavar="CLIENT",
                     help="check a client library instead of a backend: a built-in name (reflector, kubernetes-informer, "
-                         "kubernetes-watch, reflector-watch-list) or MODULE:NAME, where NAME() returns a fresh adapter "
-                         "implementing sut/clients/api.py")
+                         "kubernetes-watch, reflector-watch-list, kubectl-wait, kubectl-wait-watch-list) or "
+                         "MODULE:NAME, where NAME() returns a fresh adapter implementing sut/clients/api.py")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -79,6 +79,12 @@ class ClientConformanceCheck:
         checked = config.stash[CLIENT_SELECTED] or frozenset(CG) - {CG.BoundedRetries}
         if not checked:
             pytest.skip("none of the selected guarantees is a client guarantee")
+        chosen = config.stash[CLIENT_KEY]
+        if chosen is not None and not chosen[2].observable_view:
+            checked &= REQUEST_LEVEL  # its view is not observable: only its requests are judged
+            if not checked:
+                pytest.skip("the client's view is not observable (observable_view=False): only its requests are "
+                            f"judged, for {', '.join(sorted(g.name for g in REQUEST_LEVEL))}")
         campaign = run_campaign(machine_for, checked, settings or conformance_settings(),
                                 first_only=config.getoption("maxfail") == 1,
                                 reproduce=config.getoption("--reproduce"))

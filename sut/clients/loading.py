@@ -12,6 +12,8 @@ BUILTIN = {
     "reflector-watch-list": "listwatch_conformance.sut.clients.reflector:reflector_watch_list",
     "kubernetes-informer": "listwatch_conformance.sut.clients.official:shared_informer",
     "kubernetes-watch": "listwatch_conformance.sut.clients.official:watch_stream",
+    "kubectl-wait": "listwatch_conformance.sut.clients.kubectl:kubectl_wait",
+    "kubectl-wait-watch-list": "listwatch_conformance.sut.clients.kubectl:kubectl_wait_watch_list",
 }
 
 CONTRACT_METHODS = ("start", "view", "stop")
