@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Coroutine, Iterable
 
 from listwatch_conformance.sut.api import Object
-from listwatch_conformance.sut.clients.api import ClientView
+from listwatch_conformance.sut.clients.api import ClientCapabilities, ClientView
 
 
 def distribution_version(name: str) -> str:
@@ -60,10 +60,12 @@ class Fold:
                 self._objects[key] = obj
             self._rv = rv if rv is not None else str(obj.rv)
 
-    def view(self, alive: bool, error: BaseException | None) -> ClientView:
+    def view(self, alive: bool, error: BaseException | None, listed: bool = True) -> ClientView:
+        """``listed``: the user lists first, so holding an RV means the first list is done (synced);
+        a watch-only user has no such moment and is never synced."""
         with self._lock:
             rv, objects = self._rv, dict(self._objects)
-        return ClientView(rv=rv, objects=objects, synced=rv is not None, alive=alive, error=error)
+        return ClientView(rv=rv, objects=objects, synced=listed and rv is not None, alive=alive, error=error)
 
 
 class UserLoop:
@@ -122,6 +124,7 @@ class FoldingAdapter:
     """A raw iterator's adapter: the user's coroutine (``_main``) folds into ``self.fold``."""
 
     distribution = ""  # the library's distribution name, for ``version``
+    capabilities: ClientCapabilities
 
     def __init__(self) -> None:
         self.version = distribution_version(self.distribution)
@@ -137,7 +140,8 @@ class FoldingAdapter:
 
     def view(self) -> ClientView:
         loop = self._loop
-        return self.fold.view(alive=loop is not None and loop.alive, error=loop.error if loop else None)
+        return self.fold.view(alive=loop is not None and loop.alive, error=loop.error if loop else None,
+                              listed=self.capabilities.lists)
 
     def stop(self) -> None:
         if self._loop is not None:

@@ -19,8 +19,13 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
+from kubernetes_asyncio import client, watch
+from kubernetes_asyncio.client.exceptions import ApiException
+
 from listwatch_conformance.sut.clients.aio import FoldingAdapter, configmap_object
 from listwatch_conformance.sut.clients.api import ClientCapabilities
+
 
 class WatchStreamAdapter(FoldingAdapter):
     """kubernetes_asyncio.watch.Watch.stream, folded into a dict by the documented user loop."""
@@ -31,10 +36,6 @@ class WatchStreamAdapter(FoldingAdapter):
                                       user_restarts=True, max_backoff=0.0)
 
     async def _main(self, url: str, namespace: str | None, label_selector: str) -> None:
-        import aiohttp
-        from kubernetes_asyncio import client, watch
-        from kubernetes_asyncio.client.exceptions import ApiException
-
         configuration = client.Configuration()
         configuration.host = url
         kwargs = {"namespace": namespace} if namespace else {}

@@ -14,13 +14,21 @@ sleep: the documentation shows none.
 
 An exception kr8s does not document (a ``JSONDecodeError`` from a truncated line, a ``BoxKeyError``
 from an ERROR event decoded as a ConfigMap) is not caught: it ends the user's loop, and the suite
-sees it in ``view().error``. The claimed RV is the RV of the last object the user got.
+sees it in ``view().error``. The claimed RV is the RV of the last object the user got; ``synced``
+stays False, since a kr8s user has no list and no moment at which the initial ADDED events are known
+to be complete (no bookmarks, no ``sendInitialEvents``).
 """
 
 from __future__ import annotations
 
+import httpx
+import kr8s
+import kr8s.asyncio
+from kr8s.asyncio.objects import ConfigMap
+
 from listwatch_conformance.sut.clients.aio import FoldingAdapter, configmap_object
 from listwatch_conformance.sut.clients.api import ClientCapabilities
+
 
 class WatchAdapter(FoldingAdapter):
     """kr8s ``Api.watch``, folded into a dict by the user, restarted ``since`` the last RV."""
@@ -31,11 +39,6 @@ class WatchAdapter(FoldingAdapter):
                                       user_restarts=True, max_backoff=0.0)
 
     async def _main(self, url: str, namespace: str | None, label_selector: str) -> None:
-        import httpx
-        import kr8s
-        import kr8s.asyncio
-        from kr8s.asyncio.objects import ConfigMap
-
         api = await kr8s.asyncio.api(url=url)
         try:
             since = None

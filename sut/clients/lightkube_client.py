@@ -24,9 +24,16 @@ requests none and the documented pattern has none.
 
 from __future__ import annotations
 
+import httpx
+from lightkube import ALL_NS, AsyncClient, KubeConfig
+from lightkube.config.models import Cluster, User
+from lightkube.resources.core_v1 import ConfigMap
+from lightkube.types import on_error_raise, on_error_retry
+
 from listwatch_conformance.sut.api import Object
 from listwatch_conformance.sut.clients.aio import FoldingAdapter
 from listwatch_conformance.sut.clients.api import ClientCapabilities
+
 
 def _object(cm) -> Object:
     meta = cm.metadata
@@ -46,12 +53,6 @@ class WatchAdapter(FoldingAdapter):
         self.name = "lightkube AsyncClient.watch" + (" (on_error_retry)" if retry else "") + " (user fold)"
 
     async def _main(self, url: str, namespace: str | None, label_selector: str) -> None:
-        import httpx
-        from lightkube import ALL_NS, AsyncClient, KubeConfig
-        from lightkube.config.models import Cluster, User
-        from lightkube.resources.core_v1 import ConfigMap
-        from lightkube.types import on_error_raise, on_error_retry
-
         client = AsyncClient(KubeConfig.from_one(cluster=Cluster(server=url), user=User()))
         scope = {"namespace": namespace or ALL_NS}
         if label_selector:
