@@ -145,8 +145,10 @@ def _in_stream_error(kind: str) -> list[tuple[str, dict]]:
 
 
 def _blank_line(kind: str) -> list[tuple[str, dict]]:
-    """The watch is open, then a blank line on it."""
-    return [*WATCH_OPEN[kind], ("send_blank_line", {})]
+    """The watch is open, a blank line is sent on it, then the stream ends cleanly: the client owes its
+    next request, which a client whose loop the blank line ended never makes (ending the stream gives
+    the client the wait budget to show it, where the end of the program would race it)."""
+    return [*WATCH_OPEN[kind], ("send_blank_line", {}), ("end_stream", {"how": "clean"})]
 
 
 # List at RV 1, a/a written (2), the watch from 1 is answered HTTP 410 (compaction just above 1).
@@ -206,7 +208,7 @@ def test_kr8s_in_stream_error_raises_box_key_error():
 def test_kr8s_blank_line_raises_json_decode_error():
     """kr8s decodes every line httpx's ``aiter_lines`` yields, the empty one too: ``json.loads("")``
     raises ``JSONDecodeError``, which escapes ``async_watch``. Program: the RV-less watch opens, then
-    ``send_blank_line()``. (A line cut mid-way by a dropped connection does not reach the decoder:
+    ``send_blank_line()``, then the stream ends. (A line cut mid-way by a dropped connection does not reach the decoder:
     httpx raises ``RemoteProtocolError`` for the incomplete chunked body first.)"""
     _play(_adapter("kr8s", "kr8s"), _blank_line("kr8s"))
 
@@ -260,6 +262,21 @@ def test_lightkube_retry_rv_less_rewatch_after_410():
 
 
 @pytest.mark.parametrize("short_name", ["lightkube", "lightkube-retry"])
+@pytest.mark.xfail(strict=True, raises=RobustFraming,
+                   reason=f"D10, lightkube {LIGHTKUBE_VERSION}: a blank line on the watch stream reaches msgspec "
+                          "(generic_client.py: process_one_line) and DecodeError escapes, on_error_retry or not")
+def test_lightkube_blank_line_raises_decode_error(short_name):
+    """``GenericAsyncClient.watch`` hands every line of ``resp.aiter_lines()`` to
+    ``WatchDriver.process_one_line`` -> ``decoders.decode_watch_event``, and only ``httpx.HTTPError``
+    goes to ``on_error``: msgspec's ``DecodeError('Input data was truncated')`` for the empty line is
+    neither retried nor documented, and ends the user's loop. Program: list at RV 1, the watch from 1
+    opens, a blank line, the stream ends; no next request comes. (A line cut mid-way by a dropped
+    connection does not reach the decoder: httpx raises ``RemoteProtocolError`` first, which
+    ``on_error_retry`` retries.)"""
+    _play(_adapter(short_name, "lightkube"), _blank_line("listing"))
+
+
+@pytest.mark.parametrize("short_name", ["lightkube", "lightkube-retry"])
 @pytest.mark.xfail(strict=True, raises=BoundedRetries,
                    reason=f"D3, lightkube {LIGHTKUBE_VERSION}: Client.watch re-requests at once when the server "
                           "ends the watch (generic_client.py: the while True loop has no sleep)")
@@ -280,6 +297,19 @@ def test_kubernetes_asyncio_retries_the_expired_rv():
     RV 1, the watch from 1 gets a/a@2, then an in-stream 410; the next request is
     ``GET /api/v1/configmaps?resourceVersion=2&watch=True``."""
     _play(_adapter("kubernetes-asyncio", "kubernetes_asyncio"), _expired_stream("listing"))
+
+
+@pytest.mark.xfail(strict=True, raises=RobustFraming,
+                   reason=f"D9, kubernetes_asyncio {ASYNCIO_VERSION}: a line that is not JSON is returned to the "
+                          "user as a str event (watch.py unmarshal_event: except ValueError: return data)")
+def test_kubernetes_asyncio_yields_a_blank_line_as_a_str_event():
+    """``Watch.unmarshal_event`` does ``try: js = json.loads(data) except ValueError: return data``,
+    and ``Watch.next`` returns that as the event: the user's ``event['type']`` (the docstring's usage)
+    raises ``TypeError: string indices must be integers``. Program: list at RV 1, the watch from 1
+    opens, a blank line (``"\n"``, which ``readline`` returns and ``next`` does not skip), the stream
+    ends; the user's loop is dead and no next request comes. (A line cut mid-way by a dropped connection
+    does not get there: aiohttp raises ``ClientPayloadError`` for the incomplete body first.)"""
+    _play(_adapter("kubernetes-asyncio", "kubernetes_asyncio"), _blank_line("listing"))
 
 
 @pytest.mark.xfail(strict=True, raises=BoundedRetries,

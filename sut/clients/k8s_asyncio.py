@@ -64,5 +64,6 @@ class WatchStreamAdapter(FoldingAdapter):
                 finally:
                     await w.close()
 
+
 def watch_stream() -> WatchStreamAdapter:
     return WatchStreamAdapter()

@@ -54,5 +54,6 @@ class WatchAdapter(FoldingAdapter):
             if api._session is not None:  # kr8s has no public close; its httpx session holds the sockets
                 await api._session.aclose()
 
+
 def watch() -> WatchAdapter:
     return WatchAdapter()

@@ -11,8 +11,8 @@ without errors"; ``on_error`` controls errors, raising by default, and ``on_erro
 "Immediately retries the API call using the last known resource version" (``lightkube.types``).
 
 - :func:`watch`: the default ``on_error`` (raise). On an error lightkube documents (``ApiError``,
-  and httpx's ``HTTPError`` it derives from) the user starts the pattern over: a new list, then a
-  watch from its RV.
+  and ``httpx2.HTTPError`` it derives from: lightkube 1.x uses the httpx2 fork) the user starts the
+  pattern over: a new list, then a watch from its RV.
 - :func:`watch_retry`: the same, with ``on_error=on_error_retry`` on the watch, so only a failed list
   reaches the user's restart.
 
@@ -24,7 +24,7 @@ requests none and the documented pattern has none.
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 from lightkube import ALL_NS, AsyncClient, KubeConfig
 from lightkube.config.models import Cluster, User
 from lightkube.resources.core_v1 import ConfigMap
@@ -39,6 +39,7 @@ def _object(cm) -> Object:
     meta = cm.metadata
     return Object(meta.namespace, meta.name, dict(meta.labels or {}), (cm.data or {}).get("value", ""),
                   int(meta.resourceVersion))
+
 
 class WatchAdapter(FoldingAdapter):
     """lightkube ``AsyncClient.watch`` after ``list``, folded into a dict by the documented pattern."""
@@ -68,13 +69,15 @@ class WatchAdapter(FoldingAdapter):
                                                              on_error=on_error_retry if self.retry else on_error_raise,
                                                              **scope):
                         self.fold.apply(event_type, _object(cm))
-                except httpx.HTTPError:  # lightkube's ApiError is an httpx.HTTPStatusError: start over
+                except httpx2.HTTPError:  # ApiError is an httpx2.HTTPStatusError (lightkube 1.x uses the httpx2 fork)
                     pass
         finally:
             await client.close()
 
+
 def watch() -> WatchAdapter:
     return WatchAdapter(retry=False)
+
 
 def watch_retry() -> WatchAdapter:
     return WatchAdapter(retry=True)
