@@ -284,6 +284,13 @@ def test_lightkube_hot_loop_when_watches_close_at_once(short_name):
     _retries(_adapter(short_name, "lightkube"), "watch-closes")
 
 
+@pytest.mark.xfail(strict=True, raises=BoundedRetries,
+                   reason=f"D3, lightkube {LIGHTKUBE_VERSION}: on_error_retry retries a failed watch request at once "
+                          "(types.py: OnErrorResult(RETRY) with sleep 0), so every watch answered HTTP 500 is a hot loop")
+def test_lightkube_retry_hot_loop_on_watch_errors():
+    _retries(_adapter("lightkube-retry", "lightkube"), "watch-500")
+
+
 # kubernetes_asyncio -------------------------------------------------------------------------------
 
 @pytest.mark.xfail(strict=True, raises=NoRetryAtExpiredRV,
