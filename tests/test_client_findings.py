@@ -183,13 +183,6 @@ def test_kr8s_rewatches_the_expired_rv():
     _play(_adapter("kr8s", "kr8s"), _expired_stream("kr8s"))
 
 
-@pytest.mark.xfail(strict=True, raises=BoundedRetries,
-                   reason=f"D1, kr8s {KR8S_VERSION}: every watch getting 410 makes async_watch re-watch the same "
-                          "RV at once, forever (hundreds of requests in 5 s)")
-def test_kr8s_hot_loop_on_410():
-    _retries(_adapter("kr8s", "kr8s"), "watch-410")
-
-
 @pytest.mark.xfail(strict=True, raises=RobustFraming,
                    reason=f"D11, kr8s {KR8S_VERSION}: an in-stream ERROR other than 410 is built as a ConfigMap "
                           "(_api.py: obj_cls(event['object'])) and reading its resourceVersion raises BoxKeyError")
@@ -276,21 +269,6 @@ def test_lightkube_blank_line_raises_decode_error(short_name):
     _play(_adapter(short_name, "lightkube"), _blank_line("listing"))
 
 
-@pytest.mark.parametrize("short_name", ["lightkube", "lightkube-retry"])
-@pytest.mark.xfail(strict=True, raises=BoundedRetries,
-                   reason=f"D3, lightkube {LIGHTKUBE_VERSION}: Client.watch re-requests at once when the server "
-                          "ends the watch (generic_client.py: the while True loop has no sleep)")
-def test_lightkube_hot_loop_when_watches_close_at_once(short_name):
-    _retries(_adapter(short_name, "lightkube"), "watch-closes")
-
-
-@pytest.mark.xfail(strict=True, raises=BoundedRetries,
-                   reason=f"D3, lightkube {LIGHTKUBE_VERSION}: on_error_retry retries a failed watch request at once "
-                          "(types.py: OnErrorResult(RETRY) with sleep 0), so every watch answered HTTP 500 is a hot loop")
-def test_lightkube_retry_hot_loop_on_watch_errors():
-    _retries(_adapter("lightkube-retry", "lightkube"), "watch-500")
-
-
 # kubernetes_asyncio -------------------------------------------------------------------------------
 
 @pytest.mark.xfail(strict=True, raises=NoRetryAtExpiredRV,
@@ -319,8 +297,27 @@ def test_kubernetes_asyncio_yields_a_blank_line_as_a_str_event():
     _play(_adapter("kubernetes-asyncio", "kubernetes_asyncio"), _blank_line("listing"))
 
 
-@pytest.mark.xfail(strict=True, raises=BoundedRetries,
-                   reason=f"D3, kubernetes_asyncio {ASYNCIO_VERSION}: Watch.next reconnects at once on the end "
-                          "of a stream when no timeout_seconds is set (watch.py: watch_forever, no sleep)")
-def test_kubernetes_asyncio_hot_loop_when_watches_close_at_once():
-    _retries(_adapter("kubernetes-asyncio", "kubernetes_asyncio"), "watch-closes")
+def _hot_loop(short_name: str, distribution: str, fault: str, reason: str):
+    return pytest.param(short_name, distribution, fault, id=f"{short_name}-{fault}",
+                        marks=pytest.mark.xfail(strict=True, raises=BoundedRetries, reason=reason))
+
+
+@pytest.mark.parametrize("short_name, distribution, fault", [
+    _hot_loop("kr8s", "kr8s", "watch-410",
+              f"D1, kr8s {KR8S_VERSION}: every watch getting 410 makes async_watch re-watch the same RV at once, "
+              "forever (hundreds of requests in 5 s)"),
+    _hot_loop("lightkube", "lightkube", "watch-closes",
+              f"D3, lightkube {LIGHTKUBE_VERSION}: Client.watch re-requests at once when the server ends the watch "
+              "(generic_client.py: the while True loop has no sleep)"),
+    _hot_loop("lightkube-retry", "lightkube", "watch-closes",
+              f"D3, lightkube {LIGHTKUBE_VERSION}: the same with on_error_retry"),
+    _hot_loop("lightkube-retry", "lightkube", "watch-500",
+              f"D3, lightkube {LIGHTKUBE_VERSION}: on_error_retry retries a failed watch request at once (types.py: "
+              "OnErrorResult(RETRY) with sleep 0)"),
+    _hot_loop("kubernetes-asyncio", "kubernetes_asyncio", "watch-closes",
+              f"D3, kubernetes_asyncio {ASYNCIO_VERSION}: Watch.next reconnects at once on the end of a stream when "
+              "no timeout_seconds is set (watch.py: watch_forever, no sleep)"),
+])
+def test_hot_loops_inside_the_library(short_name, distribution, fault):
+    """BoundedRetries where the hot loop is the library's own (not the user's restart, see docs/clients.md)."""
+    _retries(_adapter(short_name, distribution), fault)
