@@ -167,6 +167,20 @@ def test_finding_programs_pass_on_the_reference_client(program):
     _play(reflector, program)
 
 
+@pytest.mark.parametrize("mutant, program, guarantee", [
+    ("retry_same_rv_after_expired", _expired_stream("listing"), CG.NoRetryAtExpiredRV),
+    ("in_stream_error_stops", _in_stream_error("listing"), CG.RobustFraming),
+    ("blank_line_raises", _blank_line("listing"), CG.RobustFraming),
+    ("http_gone_keeps_rv", HTTP_410, CG.NoRetryAtExpiredRV),
+    ("rv_less_rewatch", DELETE_IN_410_GAP, CG.ResumeFromLastSeen),
+], ids=["expired-stream", "in-stream-error", "blank-line", "http-410", "delete-in-410-gap"])
+def test_finding_programs_kill_the_matching_mutant(mutant, program, guarantee):
+    """... and each fails the reference reflector's mutant with the same bug (sut/clients/mutants.py)."""
+    from listwatch_conformance.sut.clients import mutants
+    with pytest.raises(VIOLATIONS[guarantee]):
+        _play(getattr(mutants, mutant), program)
+
+
 # kr8s ---------------------------------------------------------------------------------------------
 
 @pytest.mark.xfail(strict=True, raises=NoRetryAtExpiredRV,
