@@ -126,9 +126,7 @@ START_EMPTY = ("start", {"namespace": None, "objects": []})
 ANSWER = ("respond", {"stale": 0, "order": "ascending"})
 WRITE_A = ("write", {"namespace": "a", "name": "a", "value": "0"})
 
-# The watch is open (kr8s: its first, RV-less watch; the others: the watch from the list's RV), one
-# live event reaches the client, then compaction passes it: an in-stream ERROR 410 Expired, the end.
-EXPIRED_STREAM = [START_EMPTY, ANSWER, WRITE_A, ("send_events", {"count": 1}), ("expire_stream", {})]
+# The client's watch is open: kr8s's first, RV-less one; the others' from the list's RV.
 WATCH_OPEN = {"kr8s": [START_EMPTY, ANSWER],  # watch-only: the first request is an RV-less watch
               "listing": [START_EMPTY, ANSWER, ANSWER]}  # list at RV 1, then the watch from 1 opens
 
