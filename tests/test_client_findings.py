@@ -136,3 +136,258 @@ def test_kubectl_1_20_wait_hot_loop_when_watches_end(fault):
     violation = bounded_retries(kubectl_wait, fault)
     if violation is not None:
         raise violation
+
+# --- the asyncio Python clients (issue 15): kubernetes_asyncio, kr8s, lightkube -------------------
+# Each library is optional: its tests skip, with the reason, where it is not installed. A program
+# is a list of client-machine rule calls, replayed in order on a fresh machine, then the teardown
+# (Converges and the first violation seen).
+
+from listwatch_conformance.properties.client_machine import ClientMachine  # noqa: E402
+from listwatch_conformance.sut.clients.aio import distribution_version  # noqa: E402
+from listwatch_conformance.sut.clients.loading import resolve_client  # noqa: E402
+from listwatch_conformance.sut.clients.reflector import reflector  # noqa: E402
+
+RobustFraming = VIOLATIONS[CG.RobustFraming]
+ResumeFromLastSeen = VIOLATIONS[CG.ResumeFromLastSeen]
+ViewAtRV = VIOLATIONS[CG.ViewAtRV]
+ASYNCIO_VERSION = distribution_version("kubernetes_asyncio")
+KR8S_VERSION = distribution_version("kr8s")
+LIGHTKUBE_VERSION = distribution_version("lightkube")
+
+
+def _adapter(short_name: str, distribution: str):
+    """The adapter factory for a built-in short name; skips where its library is not installed."""
+    pytest.importorskip(distribution.replace("-", "_"), reason=f"{distribution} is not installed "
+                        "(pip install -e .[clients])")
+    return resolve_client(short_name)
+
+
+def _play(factory, program: list[tuple[str, dict]]) -> ClientMachine:
+    """Replay ``program`` (rule name, arguments) on a fresh client machine; raises its first violation."""
+    state = client_machine(factory)()
+    try:
+        for rule, arguments in program:
+            getattr(state, rule)(**arguments)
+            state.view_agrees()
+    finally:
+        state.teardown()
+    return state
+
+
+def _retries(factory, fault: str) -> None:
+    violation = bounded_retries(factory, fault)
+    if violation is not None:
+        raise violation
+
+
+START_EMPTY = ("start", {"namespace": None, "objects": []})
+ANSWER = ("respond", {"stale": 0, "order": "ascending"})
+WRITE_A = ("write", {"namespace": "a", "name": "a", "value": "0"})
+
+# The client's watch is open: kr8s's first, RV-less one; the others' from the list's RV.
+WATCH_OPEN = {"kr8s": [START_EMPTY, ANSWER],  # watch-only: the first request is an RV-less watch
+              "listing": [START_EMPTY, ANSWER, ANSWER]}  # list at RV 1, then the watch from 1 opens
+
+
+def _expired_stream(kind: str) -> list[tuple[str, dict]]:
+    """The watch is open, one live event (a/a at RV 2) reaches the client, then compaction passes it:
+    an in-stream ERROR 410 Expired and the end of the stream."""
+    return [*WATCH_OPEN[kind], WRITE_A, ("send_events", {"count": 1}), ("check_view", {}), ("expire_stream", {})]
+
+
+def _in_stream_error(kind: str) -> list[tuple[str, dict]]:
+    """The watch is open, then an in-stream ERROR 500 InternalError and the end of the stream."""
+    return [*WATCH_OPEN[kind], ("end_stream", {"how": "internal-error"})]
+
+
+def _blank_line(kind: str) -> list[tuple[str, dict]]:
+    """The watch is open, a blank line is sent on it, then the stream ends cleanly: the client owes its
+    next request, which a client whose loop the blank line ended never makes (ending the stream gives
+    the client the wait budget to show it, where the end of the program would race it)."""
+    return [*WATCH_OPEN[kind], ("send_blank_line", {}), ("end_stream", {"how": "clean"})]
+
+
+# List at RV 1, a/a written (2), the watch from 1 is answered HTTP 410 (compaction just above 1).
+HTTP_410 = [START_EMPTY, ANSWER, WRITE_A, ("expire_request", {"in_stream": False})]
+# a/b exists (RV 2); list at 2; a/a written (3), a/b deleted (4); the watch from 2 expires in the stream.
+DELETE_IN_410_GAP = [("start", {"namespace": None, "objects": [("a", "b", "0")]}), ANSWER, WRITE_A,
+                     ("write", {"namespace": "a", "name": "b", "value": None}), ("expire_request", {"in_stream": True})]
+
+
+@pytest.mark.parametrize("program", [_expired_stream("listing"), _in_stream_error("listing"), _blank_line("listing"),
+                                     HTTP_410, DELETE_IN_410_GAP],
+                         ids=["expired-stream", "in-stream-error", "blank-line", "http-410", "delete-in-410-gap"])
+def test_finding_programs_pass_on_the_reference_client(program):
+    """The programs below are legal server behaviour: the reference reflector (client-go's algorithm)
+    goes through each without a violation, so what they show in a library is the library's."""
+    _play(reflector, program)
+
+
+@pytest.mark.parametrize("mutant, program, guarantee", [
+    ("retry_same_rv_after_expired", _expired_stream("listing"), CG.NoRetryAtExpiredRV),
+    ("in_stream_error_stops", _in_stream_error("listing"), CG.RobustFraming),
+    ("blank_line_raises", _blank_line("listing"), CG.RobustFraming),
+    ("http_gone_keeps_rv", HTTP_410, CG.NoRetryAtExpiredRV),
+    ("rv_less_rewatch", DELETE_IN_410_GAP, CG.ResumeFromLastSeen),
+], ids=["expired-stream", "in-stream-error", "blank-line", "http-410", "delete-in-410-gap"])
+def test_finding_programs_kill_the_matching_mutant(mutant, program, guarantee):
+    """... and each fails the reference reflector's mutant with the same bug (sut/clients/mutants.py)."""
+    from listwatch_conformance.sut.clients import mutants
+    with pytest.raises(VIOLATIONS[guarantee]):
+        _play(getattr(mutants, mutant), program)
+
+
+# kr8s ---------------------------------------------------------------------------------------------
+
+@pytest.mark.xfail(strict=True, raises=NoRetryAtExpiredRV,
+                   reason=f"D1, kr8s {KR8S_VERSION}: Api.async_watch answers an in-stream 410 by watching again "
+                          "with the unchanged `since` (_api.py: restart_watch), the RV that just expired")
+def test_kr8s_rewatches_the_expired_rv():
+    """kr8s's ``async_watch`` (``kr8s/_api.py``, the ``while True`` loop) sets ``restart_watch`` when
+    an event's object is a Status with code 410 and starts the next watch with ``params={"resourceVersion":
+    since}``, where ``since`` is still the RV of the last object it yielded: the RV the server just said
+    is compacted. A real apiserver answers that watch with 410 again, so this is an endless hot loop (the
+    BoundedRetries ``watch-410`` test below counts it). Request log of the program: ``GET /version``,
+    ``GET /api/v1/configmaps?watch=true``, ``GET /api/v1/configmaps?resourceVersion=2&watch=true`` (after
+    the 410 for RV 2)."""
+    _play(_adapter("kr8s", "kr8s"), _expired_stream("kr8s"))
+
+
+@pytest.mark.xfail(strict=True, raises=RobustFraming,
+                   reason=f"D11, kr8s {KR8S_VERSION}: an in-stream ERROR other than 410 is built as a ConfigMap "
+                          "(_api.py: obj_cls(event['object'])) and reading its resourceVersion raises BoxKeyError")
+def test_kr8s_in_stream_error_raises_box_key_error():
+    """kr8s checks an event's object only for ``kind == "Status"`` *and* ``code == 410``; any other
+    ERROR event (a 500 InternalError, a 429) goes to ``obj = obj_cls(event["object"], api=self)`` and
+    ``since = obj.metadata.resourceVersion``, and a Status has no ``metadata.resourceVersion``:
+    ``BoxKeyError: 'resourceVersion'`` escapes the watch generator, which is no error kr8s documents
+    (its ``ServerError`` and friends). Program: the RV-less watch opens, then ``end_stream("internal-error")``."""
+    _play(_adapter("kr8s", "kr8s"), _in_stream_error("kr8s"))
+
+
+@pytest.mark.xfail(strict=True, raises=RobustFraming,
+                   reason=f"D10, kr8s {KR8S_VERSION}: a blank line on the watch stream reaches json.loads "
+                          "(_api.py: event = json.loads(line)) and JSONDecodeError escapes the watch")
+def test_kr8s_blank_line_raises_json_decode_error():
+    """kr8s decodes every line httpx's ``aiter_lines`` yields, the empty one too: ``json.loads("")``
+    raises ``JSONDecodeError``, which escapes ``async_watch``. Program: the RV-less watch opens, then
+    ``send_blank_line()``, then the stream ends. (A line cut mid-way by a dropped connection does not reach the decoder:
+    httpx raises ``RemoteProtocolError`` for the incomplete chunked body first.)"""
+    _play(_adapter("kr8s", "kr8s"), _blank_line("kr8s"))
+
+
+@pytest.mark.xfail(strict=True, raises=ViewAtRV,
+                   reason=f"D5, kr8s {KR8S_VERSION}: a watch-only user takes the RV of a synthetic ADDED as its "
+                          "position (Api.watch yields no list RV and no end of the initial state), claims it "
+                          "while older objects are still owed, and resumes `since` it, losing them")
+def test_kr8s_resumes_from_a_synthetic_added():
+    """kr8s's only watch API is ``Api.watch`` (``get`` returns objects, not the list's RV), so a user
+    starts with an RV-less watch, whose first events are synthetic ADDEDs in any RV order, and kr8s
+    itself moves ``since`` to every object's RV (``_api.py``: ``since = obj.metadata.resourceVersion``).
+    Program: a/a (RV 2) and a/b (RV 3) exist; the RV-less watch sends a/b@3 first (descending), then
+    the stream ends cleanly. The user's dict claims RV 3 with only a/b (ViewAtRV: a/a@2 exists at 3),
+    and its restart is ``GET /api/v1/configmaps?resourceVersion=3&watch=true``, which can never deliver
+    a/a@2: the object is lost until it changes (client-go PR #136583 fixed the same resume)."""
+    _play(_adapter("kr8s", "kr8s"),
+          [("start", {"namespace": None, "objects": [("a", "a", "0"), ("a", "b", "0")]}),
+           ("respond", {"stale": 0, "order": "descending"}), ("send_events", {"count": 1}), ("check_view", {}),
+           ("end_stream", {"how": "clean"})])
+
+
+# lightkube ----------------------------------------------------------------------------------------
+
+@pytest.mark.xfail(strict=True, raises=NoRetryAtExpiredRV,
+                   reason=f"D4, lightkube {LIGHTKUBE_VERSION}: with on_error_retry an HTTP 410 on the watch is "
+                          "retried at the same RV (generic_client.py resets the RV only for an in-stream ApiError)")
+def test_lightkube_retry_rewatches_after_http_410():
+    """``GenericAsyncClient.watch`` (``lightkube/core/generic_client.py``) catches ``httpx.HTTPError``
+    and resets the watch driver's RV only ``if isinstance(e, ApiError) and e.status.code == 410``. An
+    HTTP 410 raises from ``resp.raise_for_status()`` as a plain ``httpx.HTTPStatusError``, not an
+    ``ApiError``, so ``on_error_retry`` ("Immediately retries the API call using the last known resource
+    version") watches from the expired RV again, at once and forever. Program: list at RV 1, the watch
+    from 1 is answered HTTP 410 (``expire_request(in_stream=False)``); the next request is
+    ``GET /api/v1/configmaps?resourceVersion=1&watch=true``."""
+    _play(_adapter("lightkube-retry", "lightkube"), HTTP_410)
+
+
+@pytest.mark.xfail(strict=True, raises=ResumeFromLastSeen,
+                   reason=f"D12, lightkube {LIGHTKUBE_VERSION}: with on_error_retry an in-stream 410 restarts "
+                          "the watch without an RV (a fresh state as ADDED events), not a relist: objects deleted "
+                          "in the gap stay in the user's dict")
+def test_lightkube_retry_rv_less_rewatch_after_410():
+    """After an in-stream ERROR 410, ``generic_client.py`` calls ``wd.reset_version()`` and watches
+    with no ``resourceVersion``: the server sends the current objects as synthetic ADDEDs and nothing
+    for objects deleted meanwhile, and the user (whose dict came from the list) is not told to drop
+    anything. Program: a/b exists (RV 2); list at 2; a/a written (3), a/b deleted (4); the watch from 2
+    expires in the stream. The next request is ``GET /api/v1/configmaps?watch=true`` (no RV, no list);
+    after its ADDED a/a@3 the user's dict still holds a/b, deleted at RV 4, and keeps it for good."""
+    _play(_adapter("lightkube-retry", "lightkube"), DELETE_IN_410_GAP)
+
+
+@pytest.mark.parametrize("short_name", ["lightkube", "lightkube-retry"])
+@pytest.mark.xfail(strict=True, raises=RobustFraming,
+                   reason=f"D10, lightkube {LIGHTKUBE_VERSION}: a blank line on the watch stream reaches msgspec "
+                          "(generic_client.py: process_one_line) and DecodeError escapes, on_error_retry or not")
+def test_lightkube_blank_line_raises_decode_error(short_name):
+    """``GenericAsyncClient.watch`` hands every line of ``resp.aiter_lines()`` to
+    ``WatchDriver.process_one_line`` -> ``decoders.decode_watch_event``, and only ``httpx.HTTPError``
+    goes to ``on_error``: msgspec's ``DecodeError('Input data was truncated')`` for the empty line is
+    neither retried nor documented, and ends the user's loop. Program: list at RV 1, the watch from 1
+    opens, a blank line, the stream ends; no next request comes. (A line cut mid-way by a dropped
+    connection does not reach the decoder: httpx raises ``RemoteProtocolError`` first, which
+    ``on_error_retry`` retries.)"""
+    _play(_adapter(short_name, "lightkube"), _blank_line("listing"))
+
+
+# kubernetes_asyncio -------------------------------------------------------------------------------
+
+@pytest.mark.xfail(strict=True, raises=NoRetryAtExpiredRV,
+                   reason=f"D13, kubernetes_asyncio {ASYNCIO_VERSION}: Watch.next retries an in-stream 410 once "
+                          "at the same RV (watch.py: retry_410) before raising")
+def test_kubernetes_asyncio_retries_the_expired_rv():
+    """``Watch.next`` (``kubernetes_asyncio/watch/watch.py``) catches the ``ApiException`` that
+    ``unmarshal_event`` raises for an ERROR event and, when ``ex.status == 410 and retry_410``, calls
+    ``_reconnect()``, which keeps ``resource_version`` (the expired one) and watches again; only the
+    second 410 reaches the user. The maintainer kept the retry on purpose (PR #327). Program: list at
+    RV 1, the watch from 1 gets a/a@2, then an in-stream 410; the next request is
+    ``GET /api/v1/configmaps?resourceVersion=2&watch=True``."""
+    _play(_adapter("kubernetes-asyncio", "kubernetes_asyncio"), _expired_stream("listing"))
+
+
+@pytest.mark.xfail(strict=True, raises=RobustFraming,
+                   reason=f"D9, kubernetes_asyncio {ASYNCIO_VERSION}: a line that is not JSON is returned to the "
+                          "user as a str event (watch.py unmarshal_event: except ValueError: return data)")
+def test_kubernetes_asyncio_yields_a_blank_line_as_a_str_event():
+    """``Watch.unmarshal_event`` does ``try: js = json.loads(data) except ValueError: return data``,
+    and ``Watch.next`` returns that as the event: the user's ``event['type']`` (the docstring's usage)
+    raises ``TypeError: string indices must be integers``. Program: list at RV 1, the watch from 1
+    opens, a blank line (``"\n"``, which ``readline`` returns and ``next`` does not skip), the stream
+    ends; the user's loop is dead and no next request comes. (A line cut mid-way by a dropped connection
+    does not get there: aiohttp raises ``ClientPayloadError`` for the incomplete body first.)"""
+    _play(_adapter("kubernetes-asyncio", "kubernetes_asyncio"), _blank_line("listing"))
+
+
+def _hot_loop(short_name: str, distribution: str, fault: str, reason: str):
+    return pytest.param(short_name, distribution, fault, id=f"{short_name}-{fault}",
+                        marks=pytest.mark.xfail(strict=True, raises=BoundedRetries, reason=reason))
+
+
+@pytest.mark.parametrize("short_name, distribution, fault", [
+    _hot_loop("kr8s", "kr8s", "watch-410",
+              f"D1, kr8s {KR8S_VERSION}: every watch getting 410 makes async_watch re-watch the same RV at once, "
+              "forever (hundreds of requests in 5 s)"),
+    _hot_loop("lightkube", "lightkube", "watch-closes",
+              f"D3, lightkube {LIGHTKUBE_VERSION}: Client.watch re-requests at once when the server ends the watch "
+              "(generic_client.py: the while True loop has no sleep)"),
+    _hot_loop("lightkube-retry", "lightkube", "watch-closes",
+              f"D3, lightkube {LIGHTKUBE_VERSION}: the same with on_error_retry"),
+    _hot_loop("lightkube-retry", "lightkube", "watch-500",
+              f"D3, lightkube {LIGHTKUBE_VERSION}: on_error_retry retries a failed watch request at once (types.py: "
+              "OnErrorResult(RETRY) with sleep 0)"),
+    _hot_loop("kubernetes-asyncio", "kubernetes_asyncio", "watch-closes",
+              f"D3, kubernetes_asyncio {ASYNCIO_VERSION}: Watch.next reconnects at once on the end of a stream when "
+              "no timeout_seconds is set (watch.py: watch_forever, no sleep)"),
+])
+def test_hot_loops_inside_the_library(short_name, distribution, fault):
+    """BoundedRetries where the hot loop is the library's own (not the user's restart, see docs/clients.md)."""
+    _retries(_adapter(short_name, distribution), fault)

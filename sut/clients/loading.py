@@ -15,6 +15,12 @@ BUILTIN = {
     "kubectl-wait": "listwatch_conformance.sut.clients.kubectl:kubectl_wait",
     "kubectl-wait-watch-list": "listwatch_conformance.sut.clients.kubectl:kubectl_wait_watch_list",
 }
+BUILTIN.update({  # the asyncio Python clients (issue 15), each a raw iterator folded by its documented user code
+    "kubernetes-asyncio": "listwatch_conformance.sut.clients.k8s_asyncio:watch_stream",
+    "kr8s": "listwatch_conformance.sut.clients.kr8s_client:watch",
+    "lightkube": "listwatch_conformance.sut.clients.lightkube_client:watch",
+    "lightkube-retry": "listwatch_conformance.sut.clients.lightkube_client:watch_retry",
+})
 
 CONTRACT_METHODS = ("start", "view", "stop")
 
