@@ -14,6 +14,8 @@ from collections.abc import Iterator
 
 from listwatch_conformance.model.client_guarantees import ClientGuarantee as CG
 from listwatch_conformance.sut.clients.reflector import Reflector, StatusError
+from urllib3.exceptions import ReadTimeoutError
+
 from listwatch_conformance.sut.kube import wire
 
 FAST = dict(backoff_base=0.001, backoff_cap=0.01)
@@ -179,6 +181,42 @@ class UnsyncsOnRelist(Reflector):
         super().list()
 
 
+class SelectorDroppedOnRelist(Reflector):
+    """The label selector is sent on the first list and on watches, but a relist forgets it: objects
+    outside the selector enter the store (a list-options copy that drops the selector, as in
+    client-go's tweakListOptions misuse)."""
+
+    def list_params(self, rv: str, limit: int = 0) -> dict[str, str]:
+        params = super().list_params(rv, limit)
+        if getattr(self, "listed", False):
+            params.pop("labelSelector", None)
+        self.listed = True
+        return params
+
+
+class DropsContinuePage(Reflector):
+    """The first page of a list is taken as the whole list: ``metadata.continue`` is ignored, so
+    everything past the page is missing (a pager that reads only one page)."""
+
+    def get_json(self, params: dict[str, str]) -> dict:
+        doc = super().get_json(params)
+        (doc.get("metadata") or {}).pop("continue", None)
+        return doc
+
+
+class SilenceIsFatal(Reflector):
+    """Reads have a short timeout (0.12 s, under the 1 s wait budget's stalls; like the official
+    client's ``_request_timeout`` passed to a watch) and a read timeout ends the loop: a slow answer or a
+    silence with no bookmark kills the client."""
+
+    read_timeout = 0.12
+    survived = (StatusError, ValueError)  # a timed-out read escapes the loop
+
+    def on_stream_error(self, exc: BaseException) -> None:
+        if isinstance(exc, (ReadTimeoutError, TimeoutError)):
+            raise RuntimeError(f"watch read timed out: {exc}")
+
+
 class NoBackoff(Reflector):
     """Never sleeps between attempts: a hot loop under a persistent fault (D2, D3)."""
 
@@ -216,4 +254,7 @@ MUTANTS = {
     _fast(UnsyncsOnRelist): {CG.WatchListSync},
     _fast(SyncedBeforeEndBookmark, watch_list=True): {CG.WatchListSync},
     _fast(ResumeFromSyntheticAdded, watch_list=True): {CG.WatchListSync, CG.ResumeFromLastSeen},
+    _fast(SelectorDroppedOnRelist): {CG.ViewAtRV, CG.Converges},
+    _fast(DropsContinuePage): {CG.ViewAtRV, CG.Converges, CG.WatchListSync},  # synced on a first page
+    _fast(SilenceIsFatal): {CG.StaysAlive, CG.RobustFraming},
 }
