@@ -182,6 +182,8 @@ class ClientMachine(RuleBasedStateMachine):
         # if it dies now, RobustFraming (not StaysAlive) names it
         self.framing_sent = False
         self.resume_ok: set[int] | None = None  # RVs a plain watch may resume from after a dropped stream
+        self.events_read = 0  # how much of an iterator's event record was checked (NoDuplicateEvents)
+        self.yielded: dict[tuple[str, str, int], int] = {}  # (namespace, name, rv) -> its index in the record
 
     # --- verdicts -------------------------------------------------------------------------
     def _violate(self, guarantee: CG, subject: str, problem: str, *, expected: object, observed: object) -> None:
@@ -698,7 +700,25 @@ class ClientMachine(RuleBasedStateMachine):
         elif self.synced_seen:
             self._violate(CG.WatchListSync, "the client's synced signal", "synced went back to False",
                           expected="synced stays True", observed="synced=False")
+        self._check_events(view)
         self._check_view(view)
+
+    def _check_events(self, view: ClientView) -> None:
+        """NoDuplicateEvents, for an iterator that keeps the contract's optional event record."""
+        if view.events is None or self.plan.caps.cache:
+            return
+        for index in range(self.events_read, len(view.events)):
+            e = view.events[index]
+            key = (e.namespace, e.name, e.rv)
+            if key in self.yielded:
+                earlier = view.events[self.yielded[key]]
+                self._violate(CG.NoDuplicateEvents, f"event {index} of the iterator",
+                              f"{e.namespace}/{e.name} at RV {e.rv} was yielded before (event {self.yielded[key]})",
+                              expected=f"one event for {e.namespace}/{e.name}@{e.rv}: {earlier.type}",
+                              observed=f"{earlier.type} then {e.type}")
+                break
+            self.yielded[key] = index
+        self.events_read = len(view.events)
 
     def _check_view(self, view: ClientView) -> None:
         if view.rv is None:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 
 from listwatch_conformance.model.client_guarantees import ClientGuarantee as CG
+from listwatch_conformance.sut.clients.api import EventRecord
 from listwatch_conformance.sut.clients.reflector import Reflector, StatusError
 from urllib3.exceptions import ReadTimeoutError
 
@@ -217,6 +218,15 @@ class SilenceIsFatal(Reflector):
             raise RuntimeError(f"watch read timed out: {exc}")
 
 
+class RelistReplaysAdded(Reflector):
+    """An iterator that, on every (re)list, yields ADDED for each listed object, also those its user
+    already got (list-then-watch helpers that turn a list into ADDED events each time): after a relist
+    the user sees the same (key, RV) twice."""
+
+    def record_replace(self, objects, rv: str) -> None:
+        self._events.extend(EventRecord("ADDED", o.namespace, o.name, o.rv) for o in objects)
+
+
 class NoBackoff(Reflector):
     """Never sleeps between attempts: a hot loop under a persistent fault (D2, D3)."""
 
@@ -257,4 +267,5 @@ MUTANTS = {
     _fast(SelectorDroppedOnRelist): {CG.ViewAtRV, CG.Converges},
     _fast(DropsContinuePage): {CG.ViewAtRV, CG.Converges, CG.WatchListSync},  # synced on a first page
     _fast(SilenceIsFatal): {CG.StaysAlive, CG.RobustFraming},
+    _fast(RelistReplaysAdded, iterator=True): {CG.NoDuplicateEvents},
 }

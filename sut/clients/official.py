@@ -9,7 +9,8 @@
   off is not needed: the list returns a model with ``metadata.resource_version``). On an
   ``ApiException`` with status 410 the user lists again and streams from the list's RV, as the
   library's README and ``Watch.stream`` docstring recommend for an expired RV ("re-list");
-  on any other exception the user streams again from ``watch.resource_version``.
+  on any other exception the user streams again from ``watch.resource_version``. It keeps the
+  contract's event record (every event the loop received), so NoDuplicateEvents is checked.
 
 Both report the claimed RV as the library keeps it (the informer's ``_resource_version``; the
 folding user's last RV, recorded together with its dict under the adapter's lock).
@@ -20,7 +21,7 @@ from __future__ import annotations
 import threading
 
 from listwatch_conformance.sut.api import Object
-from listwatch_conformance.sut.clients.api import ClientCapabilities, ClientView
+from listwatch_conformance.sut.clients.api import ClientCapabilities, ClientView, EventRecord
 
 
 def _api(url: str):
@@ -106,6 +107,7 @@ class WatchStreamAdapter:
         self._watch = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        self._events: list[EventRecord] = []  # what the loop below received (the contract's event record)
 
     def start(self, url: str, namespace: str | None, label_selector: str) -> None:
         self._api, self._namespace, self._selector = _api(url), namespace, label_selector
@@ -140,6 +142,7 @@ class WatchStreamAdapter:
                                           **self._kwargs()):
                         obj = _to_object(event["object"])
                         with self._lock:
+                            self._events.append(EventRecord(event["type"], obj.namespace, obj.name, obj.rv))
                             if event["type"] == "DELETED":
                                 self._objects.pop((obj.namespace, obj.name), None)
                             else:
@@ -161,9 +164,10 @@ class WatchStreamAdapter:
 
     def view(self) -> ClientView:
         with self._lock:
-            rv, objects = self._rv, dict(self._objects)
+            rv, objects, events = self._rv, dict(self._objects), tuple(self._events)
         alive = self._thread is not None and self._thread.is_alive()
-        return ClientView(rv=rv, objects=objects, synced=rv is not None, alive=alive, error=self._error)
+        return ClientView(rv=rv, objects=objects, synced=rv is not None, alive=alive, error=self._error,
+                          events=events)
 
     def stop(self) -> None:
         self._stop.set()

@@ -56,7 +56,7 @@ from urllib3.connection import HTTPConnection
 from urllib3.exceptions import HTTPError
 
 from listwatch_conformance.sut.api import Object
-from listwatch_conformance.sut.clients.api import ClientCapabilities, ClientView, Key
+from listwatch_conformance.sut.clients.api import ClientCapabilities, ClientView, EventRecord, Key
 from listwatch_conformance.sut.kube import wire
 
 REQUEST_TIMEOUT = 60.0  # a held request may wait for the suite this long (the suite answers much sooner)
@@ -95,11 +95,14 @@ class Reflector:
     capabilities: ClientCapabilities  # set per instance: max_backoff follows the backoff settings
 
     def __init__(self, *, backoff_base: float = 0.8, backoff_cap: float = 30.0, jitter: float = 1.0,
-                 backoff_reset: float = 120.0, very_short: float = 1.0, watch_list: bool = False) -> None:
+                 backoff_reset: float = 120.0, very_short: float = 1.0, watch_list: bool = False,
+                 iterator: bool = False) -> None:
         self.backoff_base, self.backoff_cap, self.jitter = backoff_base, backoff_cap, jitter
         self.backoff_reset, self.very_short, self.watch_list = backoff_reset, very_short, watch_list
-        self.capabilities = ClientCapabilities(cache=True, lists=True, bookmarks=True, watch_list=watch_list,
+        self.iterator = iterator
+        self.capabilities = ClientCapabilities(cache=not iterator, lists=True, bookmarks=True, watch_list=watch_list,
                                                user_restarts=False, max_backoff=backoff_cap * (1 + jitter))
+        self._events: list[EventRecord] = []  # with ``iterator``: what its user was given (the event record)
         self._lock = threading.Lock()
         self._store: dict[Key, Object] = {}
         self._last_sync: str | None = None
@@ -128,7 +131,8 @@ class Reflector:
     def view(self) -> ClientView:
         with self._lock:
             return ClientView(rv=self._last_sync, objects=dict(self._store), synced=self._synced,
-                              alive=self._alive, error=self._error)
+                              alive=self._alive, error=self._error,
+                              events=tuple(self._events) if self.iterator else None)
 
     def stop(self) -> None:
         self._stop.set()
@@ -236,9 +240,21 @@ class Reflector:
 
     def replace(self, objects: list[Object], rv: str) -> None:
         with self._lock:
+            self.record_replace(objects, rv)
             self._store = {(o.namespace, o.name): o for o in objects}
             self._last_sync = rv
             self._synced = True
+
+    def record_replace(self, objects: list[Object], rv: str) -> None:
+        """As an iterator, a (re)list yields only what changed since the store: ADDED or MODIFIED for a
+        new object or RV, DELETED (at the list's RV) for a vanished one. Called under the lock."""
+        listed = {(o.namespace, o.name): o for o in objects}
+        for key, o in listed.items():
+            old = self._store.get(key)
+            if old is None or old.rv != o.rv:
+                self._events.append(EventRecord("ADDED" if old is None else "MODIFIED", o.namespace, o.name, o.rv))
+        for key in self._store.keys() - listed.keys():
+            self._events.append(EventRecord("DELETED", key[0], key[1], int(rv)))
 
     # --- watch ----------------------------------------------------------------------------
     def watch_rv(self) -> str:
@@ -302,6 +318,7 @@ class Reflector:
             return
         o = self.to_object(obj, f"{kind} event")
         with self._lock:
+            self._events.append(EventRecord(kind, o.namespace, o.name, o.rv))
             if kind == "DELETED":
                 self._store.pop((o.namespace, o.name), None)
             else:
@@ -478,6 +495,12 @@ def reflector() -> Reflector:
     return Reflector(backoff_base=0.001, backoff_cap=0.01)
 
 
+def reflector_iterator() -> Reflector:
+    """The reference reflector as an event iterator (``cache`` False) that keeps the event record: a
+    relist yields only what changed, so NoDuplicateEvents holds; test-sized backoff."""
+    return Reflector(backoff_base=0.001, backoff_cap=0.01, iterator=True)
+
+
 def reflector_watch_list() -> Reflector:
     """The reference reflector with the streaming list (WatchListClient) on, test-sized backoff."""
     return Reflector(backoff_base=0.001, backoff_cap=0.01, watch_list=True)
@@ -486,3 +509,4 @@ def reflector_watch_list() -> Reflector:
 # BoundedRetries measures the backoff users get: client-go's 800 ms doubling to 30 s.
 reflector.production = Reflector  # type: ignore[attr-defined]
 reflector_watch_list.production = lambda: Reflector(watch_list=True)  # type: ignore[attr-defined]
+reflector_iterator.production = lambda: Reflector(iterator=True)  # type: ignore[attr-defined]
