@@ -3,14 +3,18 @@
 The true history (``model/history.py``) is the server's data; the adversary
 (``sut/clients/adversary.py``) holds every request the client makes until a rule answers it,
 and sends bytes on an open watch only when a rule does. Rules are the server's legal choices
-(CLIENTS.md, "Legal server behaviour"): writes and RV gaps, compaction, answering the client's
-next request honestly or with a legal fault, sending events, bookmarks, blank lines and
-truncated lines, and ending the stream. Checks:
+(CLIENTS.md, "Legal server behaviour"): writes (labelled, so an update can leave the client's
+label selector) and RV gaps, compaction, answering the client's next request honestly, a page at
+a time (continue tokens) or with a legal fault, sending events, bookmarks, blank lines and
+truncated lines, stalls (slowness inside the wait budget), and ending the stream. The client is
+started on a namespace and a label selector drawn at the start; the truth it must show is
+filtered by them, while each request is served by its own path and ``labelSelector``. Checks:
 
 - on every request the client makes (:meth:`ClientMachine._judge`): ResumeFromLastSeen,
   NoRetryAtExpiredRV, TooLargeFallsBack, WatchListSync (a plain watch after a cut streaming list);
 - on the client's view after every step (:meth:`ClientMachine.view_agrees`): ViewAtRV,
-  NoTimeTravel, WatchListSync (synced), StaysAlive / RobustFraming (the loop still runs);
+  NoTimeTravel, WatchListSync (synced), StaysAlive / RobustFraming (the loop still runs),
+  NoDuplicateEvents (an iterator's optional event record, ``sut/clients/api.py``);
 - when the client owes a request (no open stream) and makes none: StaysAlive / RobustFraming;
 - at the end of every example (:meth:`ClientMachine.teardown`): the server turns honest and
   stops writing, and the view must reach the final truth: Converges.

@@ -95,7 +95,8 @@ def _status(g, info, runs: list[dict], reason: str | None = None) -> dict:
         entry.update(status="not-applicable", reason=reason)
     elif info.selected and g not in info.selected:
         entry.update(status="not-selected", reason="not named with --guarantee")
-    elif runs and all(g.name in run["passed"] for run in runs if g.name in run["checked"]):
+    elif any(g.name in run["checked"] for run in runs) and all(g.name in run["passed"] for run in runs
+                                                               if g.name in run["checked"]):
         entry["status"] = "passed"
     else:
         faults = [run["fault"] for run in runs if run["fault"]]
@@ -146,8 +147,10 @@ def render_markdown(report: dict) -> str:
     title = backend.get("name") or backend["sut"]
     if backend.get("version"):
         title += f" {backend['version']}"
+    client = report.get("client")
+    show_server = client is None or bool(report["runs"])  # with --client alone, the server's part is all not-run
     counts: dict[str, int] = {}
-    for entry in report["guarantees"]:
+    for entry in [*(report["guarantees"] if show_server else []), *(client["guarantees"] if client else [])]:
         counts[entry["status"]] = counts.get(entry["status"], 0) + 1
     hyp = report["hypothesis"]
     lines = [
@@ -162,8 +165,7 @@ def render_markdown(report: dict) -> str:
         f"seed={hyp['seed']}); wait budget {report['wait_budget']} s",
         f"- Generated {report['generated']}",
     ]
-    client = report.get("client")
-    if client is None or report["runs"]:  # with --client alone, the server's sections would all say not-run
+    if show_server:
         lines += _verdict_sections(report, "")
     if client is not None:
         name = " ".join(filter(None, (client.get("name"), client.get("version")))) or client["client"]
