@@ -50,7 +50,22 @@ def _version() -> str:
         return "not installed"
 
 
-class SharedInformerAdapter:
+class _Official:
+    """What both adapters share: the library's version, and a bounded stop of a ``Watch`` and the
+    thread that reads it (``SharedInformer.stop()`` joins without a timeout)."""
+
+    def __init__(self) -> None:
+        self.version = _version()
+
+    @staticmethod
+    def _stop_reader(watch, thread: threading.Thread | None) -> None:
+        if watch is not None:
+            watch.stop()
+        if thread is not None:
+            thread.join(4.5)
+
+
+class SharedInformerAdapter(_Official):
     """kubernetes.informer.SharedInformer over ConfigMaps."""
 
     name = "kubernetes SharedInformer"
@@ -58,7 +73,7 @@ class SharedInformerAdapter:
                                       user_restarts=False, max_backoff=5.0)
 
     def __init__(self) -> None:
-        self.version = _version()
+        super().__init__()
         self._informer = None
         self._synced = False
 
@@ -84,14 +99,11 @@ class SharedInformerAdapter:
         inf = self._informer
         if inf is None:
             return
-        inf._stop_event.set()  # SharedInformer.stop() joins without a timeout
-        if inf._watch is not None:
-            inf._watch.stop()
-        if inf._thread is not None:
-            inf._thread.join(4.5)
+        inf._stop_event.set()
+        self._stop_reader(inf._watch, inf._thread)
 
 
-class WatchStreamAdapter:
+class WatchStreamAdapter(_Official):
     """kubernetes.watch.Watch.stream, folded into a dict by the documented user loop."""
 
     name = "kubernetes Watch.stream (user fold)"
@@ -99,7 +111,7 @@ class WatchStreamAdapter:
                                       user_restarts=True, max_backoff=0.0)
 
     def __init__(self) -> None:
-        self.version = _version()
+        super().__init__()
         self._lock = threading.Lock()
         self._objects: dict = {}
         self._rv: str | None = None
@@ -171,10 +183,7 @@ class WatchStreamAdapter:
 
     def stop(self) -> None:
         self._stop.set()
-        if self._watch is not None:
-            self._watch.stop()
-        if self._thread is not None:
-            self._thread.join(4.5)
+        self._stop_reader(self._watch, self._thread)
 
 
 def shared_informer() -> SharedInformerAdapter:
