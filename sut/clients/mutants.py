@@ -14,12 +14,12 @@ from collections.abc import Iterator
 
 from listwatch_conformance.model.client_guarantees import ClientGuarantee as CG
 from listwatch_conformance.sut.clients.api import EventRecord
-from listwatch_conformance.sut.clients.reflector import Reflector, StatusError
+from listwatch_conformance.sut.clients.reflector import TEST_SIZED, Reflector, StatusError
 from urllib3.exceptions import ReadTimeoutError
 
 from listwatch_conformance.sut.kube import wire
 
-FAST = dict(backoff_base=0.001, backoff_cap=0.01)
+FAST = TEST_SIZED
 
 
 class ResumeFromListRV(Reflector):
