@@ -266,7 +266,8 @@ MUTANTS = {
     _fast(SyncedBeforeEndBookmark, watch_list=True): {CG.WatchListSync},
     _fast(ResumeFromSyntheticAdded, watch_list=True): {CG.WatchListSync, CG.ResumeFromLastSeen},
     _fast(SelectorDroppedOnRelist): {CG.ViewAtRV, CG.Converges},
-    _fast(DropsContinuePage): {CG.ViewAtRV, CG.Converges, CG.WatchListSync},  # synced on a first page
+    # synced on a first page, or a watch from the RV of an incomplete list
+    _fast(DropsContinuePage): {CG.ViewAtRV, CG.Converges, CG.WatchListSync, CG.ResumeFromLastSeen},
     _fast(SilenceIsFatal): {CG.StaysAlive, CG.RobustFraming},
     _fast(RelistReplaysAdded, iterator=True): {CG.NoDuplicateEvents},
 }
