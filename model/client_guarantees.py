@@ -36,6 +36,12 @@ class ClientGuarantee(enum.Enum):
         return self.value
 
 
+# What the request log alone shows: all that is judged for a client whose view cannot be observed
+# (ClientCapabilities.observable_view False, e.g. kubectl wait).
+REQUEST_LEVEL = frozenset({ClientGuarantee.ResumeFromLastSeen, ClientGuarantee.NoRetryAtExpiredRV,
+                           ClientGuarantee.TooLargeFallsBack, ClientGuarantee.WatchListSync,
+                           ClientGuarantee.BoundedRetries})
+
 VIOLATIONS.update({
     g: type(f"{g.name}Violation", (Violation,), {"__module__": __name__, "__doc__": g.meaning})
     for g in ClientGuarantee

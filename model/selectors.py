@@ -147,7 +147,8 @@ def parse_field_selector(text: str) -> tuple[FieldRequirement, ...]:
             raise SelectorError(f"invalid term {term!r} in field selector {text!r}")
         field, op, value = m.groups()
         if field not in FIELDS:
-            raise SelectorError(f"field label {field!r} not supported in field selector {text!r}")
+            # kube-apiserver's words (runtime.DefaultMetaV1FieldSelectorConversion, sent as 400 BadRequest)
+            raise SelectorError(f'"{field}" is not a known field selector: only "metadata.name", "metadata.namespace"')
         reqs.append(FieldRequirement(field, op != "!=", value))
     return tuple(reqs)
 

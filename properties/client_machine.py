@@ -36,7 +36,7 @@ from hypothesis import note as _hypothesis_note
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from listwatch_conformance.model.client_guarantees import ClientGuarantee as CG
+from listwatch_conformance.model.client_guarantees import REQUEST_LEVEL, ClientGuarantee as CG
 from listwatch_conformance.model.guarantees import Violation
 from listwatch_conformance.model.history import History
 from listwatch_conformance.model.objects import Obj
@@ -163,6 +163,8 @@ class ClientMachine(RuleBasedStateMachine):
             self.adversary.stop()
             raise
         self.plan = Plan(caps)
+        if not caps.observable_view:  # only its requests can be judged
+            self.checked = self.checked & REQUEST_LEVEL
         self.log = History()
         self.rv_now = FIRST_RV  # the server's current RV: the last write's, or higher (other resources write too)
         self.compacted = 0  # a watch from N < compacted is expired
@@ -441,12 +443,18 @@ class ClientMachine(RuleBasedStateMachine):
     def _pending(self, *kinds: str) -> bool:
         return self.pending is not None and self.pending.kind in kinds
 
-    @precondition(lambda self: self._pending("list", "watch", "watch-list"))
+    @precondition(lambda self: self._pending("list", "watch", "watch-list", "get"))
     @rule(stale=st.integers(0, 2), order=st.sampled_from(("ascending", "descending")))
     def respond(self, stale, order):
         """Answer the client's request honestly. ``stale``: how many writes back a list or watch at RV
         "0" is served from (a lagging cache); ``order``: of the synthetic ADDED events."""
         r = self.pending
+        if r.kind == "get":  # one object at the current RV (kubectl wait reads it before it list-watches)
+            o = self.log.current.get((r.namespace, r.name))
+            if o is None:
+                missing = wire.status(404, "NotFound", f'configmaps "{r.name}" not found')
+                return self._answer(404, missing, fault="a 404")
+            return self._answer(200, wire.object_to_configmap(_obj(o)))
         bad = self._bad_request(r)
         if bad is not None:
             return self._answer(400, wire.status(400, "BadRequest", bad), fault="HTTP 400")
@@ -750,6 +758,8 @@ class ClientMachine(RuleBasedStateMachine):
                           observed=sorted(view.objects.values(), key=lambda o: (o.namespace, o.name)))
 
     def _checkable(self) -> bool:
+        if not self.plan.caps.observable_view:
+            return False  # nothing to wait for: its view() never shows what its user sees
         w = self.watch
         return self.given_rv is not None or (w is not None and w.initial_phase and w.sent_initial > 0)
 

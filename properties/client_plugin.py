@@ -15,7 +15,7 @@ import json
 
 import pytest
 
-from listwatch_conformance.model.client_guarantees import ClientGuarantee as CG
+from listwatch_conformance.model.client_guarantees import REQUEST_LEVEL, ClientGuarantee as CG
 from listwatch_conformance.properties.plugin import ConformanceCheck
 from listwatch_conformance.properties.report import CLIENT_RECORD_KEY
 from listwatch_conformance.properties.stash import CLIENT_KEY, CLIENT_SELECTED
@@ -26,8 +26,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("listwatch", "list-watch conformance")
     group.addoption("--client", default=None, metavar="CLIENT",
                     help="check a client library instead of a backend: a built-in name (reflector, kubernetes-informer, "
-                         "kubernetes-watch, reflector-watch-list, reflector-iterator) or MODULE:NAME, where NAME() returns a fresh adapter "
-                         "implementing sut/clients/api.py")
+                         "kubernetes-watch, reflector-watch-list, reflector-iterator, kubectl-wait, "
+                         "kubectl-wait-watch-list) or MODULE:NAME, where NAME() returns a fresh adapter implementing "
+                         "sut/clients/api.py")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -71,7 +72,15 @@ class ClientConformanceCheck(ConformanceCheck):
     nothing_checked = "none of the selected guarantees is a client guarantee checked by the machine"
 
     def checked(self, capabilities=None) -> frozenset[CG]:
-        return (self.request.config.stash[CLIENT_SELECTED] or frozenset(CG)) - {CG.BoundedRetries}
+        config = self.request.config
+        checked = (config.stash[CLIENT_SELECTED] or frozenset(CG)) - {CG.BoundedRetries}
+        chosen = config.stash[CLIENT_KEY]
+        if checked and chosen is not None and not chosen[2].observable_view:
+            checked &= REQUEST_LEVEL  # its view is not observable: only its requests are judged
+            if not checked:
+                pytest.skip("the client's view is not observable (observable_view=False): only its requests are "
+                            f"judged, for {', '.join(sorted(g.name for g in REQUEST_LEVEL))}")
+        return checked
 
     def run(self, machine_for, capabilities=None, settings=None):
         return super().run(machine_for, capabilities, settings)

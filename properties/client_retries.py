@@ -3,12 +3,15 @@
 Measured apart from the state machine (a hot loop is a rate, not a program), once per fault:
 
 - ``watch-closes``: lists are answered honestly; every watch opens and ends at once with nothing sent;
-- ``error-500``: every request gets HTTP 500 InternalError;
+- ``error-500``: every list and watch gets HTTP 500 InternalError;
 - ``watch-410``: lists are answered honestly; every watch gets 200 and an in-stream ERROR 410 Expired
   (a watch from a state, RV "" or "0", first gets that state: an empty one, with its end bookmark
   for a streaming list; a 410 before it would be one no apiserver sends);
 - ``watch-500``: lists are answered honestly; every watch gets HTTP 500 (not in CLIENTS.md's list:
   a client that waits after a failed list but not after a failed watch hides behind ``error-500``).
+
+A GET of one ConfigMap (kubectl wait reads its object before it list-watches) is answered honestly
+under every fault: it is not part of list-watch, and failing it would end the client before its loop.
 
 The window and the budget are CLIENTS.md's (client-go makes about 5 requests; a constant 200 ms retry
 makes 25). A client adapter whose factory is sized for the state machine (a shortened backoff, as
@@ -56,7 +59,9 @@ def bounded_retries(factory: Callable[[], object], fault: str, window: float = W
             if request is None:
                 break
             rv += 1  # other resources keep writing: every answer is at a new RV
-            if fault == "error-500":
+            if request.kind == "get":  # a read of one object (kubectl wait's first) is not list-watch: honest
+                adversary.reply(request, 200, wire.configmap(request.namespace, request.name, {}, "0", rv))
+            elif fault == "error-500":
                 adversary.reply(request, 500, wire.status(500, "InternalError", "persistent fault"))
             elif request.kind == "list":
                 adversary.reply(request, 200, _list(rv))

@@ -1,7 +1,8 @@
 """The conformance state machine: every rule acts on the backend and on the model.
 
 ``conformance_machine(factory, capabilities)`` builds a RuleBasedStateMachine for one
-backend. Rules are named after the API verbs and their arguments after the API fields,
+backend: its rules, with the argument strategies the capabilities allow, over
+:class:`ConformanceSteps`, the state, calls and checks that the rules share. Rules are named after the API verbs and their arguments after the API fields,
 so a shrunk failure reads as a short program of calls. Capabilities gate whole rules
 through preconditions and shape the arguments drawn (no selector is drawn for a backend
 without selector support); nothing is skipped at run time.
@@ -81,8 +82,349 @@ def _raise(violation: Violation) -> None:
     raise violation
 
 
+class ConformanceSteps(RuleBasedStateMachine):
+    """The machine's state, its calls to the backend and its checks against the model: everything but
+    the rules. :func:`conformance_machine` subclasses it with the rules for one backend and sets the
+    class attributes below; the rules are short and call these steps."""
+
+    factory: Callable[[], object]  # makes a fresh, empty backend
+    caps: Capabilities  # what the backend declares
+    checked: frozenset[G]  # the guarantees reported; a first violation of another is inconclusive
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = BackendCalls()
+        try:
+            self.backend = self.calls("the backend factory", HARNESS.lifecycle_deadline, self.factory)
+            self._require_empty()
+        except BaseException:
+            self.calls.close()
+            raise
+        self.log = History()
+        self.retention = Retention(self.caps.history)
+        self.handles: list[WatchHandle] = []
+        self.paginated: list[PagedList] = []
+        self.limited_lists = 0  # list calls with a limit: list_next's precondition
+        self.lists: list[ListModel] = []
+        self.counter = 0
+        self.failure: Violation | None = None  # the first violation, raised at teardown if checked
+        self.failure_waited = False  # it is something owed that never came within the wait
+
+    def _require_empty(self) -> None:
+        """The factory must return a fresh, empty store: the model starts from nothing."""
+        what = "list() of a backend fresh from the factory"
+        _, items, _ = to_page(what, self.calls(what, HARNESS.call_deadline, self.backend.list))
+        if items:
+            try:
+                self.calls("close()", HARNESS.lifecycle_deadline, self.backend.close)
+            finally:
+                raise BackendFault(f"the factory returned a store that is not empty: {what} gave "
+                                   f"{list(items)}; the factory must return a fresh, empty backend each call")
+
+    def _check(self, check: Callable[..., object], *args: object) -> None:
+        """Run one model check; keep the first violation for teardown and carry on.
+
+        Raising only at teardown keeps the rules drawn independent of *when* an async
+        backend's misbehaviour is seen, which keeps shrinking stable.
+        """
+        try:
+            check(*args)
+        except Violation as violation:
+            if self.failure is None:
+                self.failure = violation
+                note(f"first violation seen: {violation.guarantee.name}")
+
+    # --- writes ---------------------------------------------------------------------
+    def _sender(self, w: BurstWrite, expect_rv: int | None = None) -> Callable[[], int | ListWatchError]:
+        """The call sending one write: it returns the write's RV, or the contract error raised."""
+        fn = {"create": lambda: self.backend.create(w.namespace, w.name, w.labels, w.value),
+              "update": lambda: self.backend.update(w.namespace, w.name, w.labels, w.value, expect_rv=expect_rv),
+              "delete": lambda: self.backend.delete(w.namespace, w.name, expect_rv=expect_rv)}[w.verb]
+
+        def send() -> int | ListWatchError:
+            try:
+                return call(f"{w.verb}()", fn)
+            except ListWatchError as exc:
+                return exc
+        return send
+
+    def _judge(self, w: BurstWrite, current: Obj | None, expect_rv: int | None,
+               result: int | ListWatchError) -> tuple[int, tuple, Obj | None] | None:
+        """Check a write's outcome against the state before it; the write to acknowledge, if any."""
+        if w.verb == "create":
+            must_raise = AlreadyExists if current is not None else None
+        elif current is None:
+            must_raise = NotFound
+        else:
+            must_raise = Conflict if expect_rv is not None and expect_rv != current.rv else None
+        what = f"{w.verb}({w.namespace!r}, {w.name!r})"
+        if isinstance(result, ListWatchError):
+            if must_raise is None or not isinstance(result, must_raise):
+                self._check(_raise, Violation(
+                    G.WriteAcknowledged, what, f"raised {type(result).__name__}: {result}",
+                    expected=must_raise.__name__ if must_raise else "success with a new RV",
+                    observed=type(result).__name__))
+            return None
+        rv = check_rv(what, result)
+        if must_raise is not None:
+            self._check(_raise, Violation(
+                G.WriteAcknowledged, what, f"succeeded although {w.namespace}/{w.name} "
+                f"{'exists' if current else 'does not exist'} (current: {current!r})",
+                expected=must_raise.__name__, observed=f"success at RV {rv}"))
+        new = None if w.verb == "delete" else Obj(w.namespace, w.name, w.labels, w.value, rv)
+        return rv, (w.namespace, w.name), new
+
+    def _write(self, w: BurstWrite, expect_rv: int | None = None) -> int | None:
+        """One write, judged and acknowledged; its RV, or None if it (rightly) failed."""
+        current = self.log.current.get((w.namespace, w.name))
+        result = self.calls(f"{w.verb}({w.namespace!r}, {w.name!r})", HARNESS.call_deadline,
+                            self._sender(w, expect_rv))
+        acked = self._judge(w, current, expect_rv, result)
+        if acked is None:
+            return None
+        self._check(self.log.acknowledge, [acked])
+        return acked[0]
+
+    def _returned(self, rv: int | None, what: str) -> int | None:
+        """One bundle entry for every call, whatever the backend answered: ``rv``, or when the call
+        (rightly or wrongly) gave none, the last acknowledged write's RV (None before any write).
+
+        How many entries a rule adds must follow from the program alone. Draws from a bundle are
+        indices into it, so a bundle that grew with the backend's answers made Hypothesis draw
+        differently on replay against a correct backend that takes its legal liberties (stale
+        reads, "too large" errors, Expired outside the declared history): FlakyStrategyDefinition.
+        """
+        if rv is not None:
+            return rv
+        stand_in = self.log.last_rv if self.log.rvs else None
+        note(f"{what} gave no RV; its entry stands for {stand_in} (the last acknowledged write)")
+        return stand_in
+
+    def _watching(self) -> bool:
+        """A watch is open as far as the program goes: opened and not stopped by the client. The
+        backend ending a stream does not count: when it happens depends on timing, and a precondition
+        that did made Hypothesis draw different rules on replay (FlakyStrategyDefinition)."""
+        return any(not h.stopped for h in self.handles)
+
+    # --- watches --------------------------------------------------------------------
+    def _resolve(self, rv):
+        if isinstance(rv, s.Ahead):
+            value = max(self.log.max_handed_out, 0) + int(rv)
+        elif isinstance(rv, s.Compacted):
+            if self.retention.compacted is None:
+                note(f"{rv!r}: nothing compacted yet, so {s.OldestRetained(int(rv))!r}")
+                return self._resolve(s.OldestRetained(int(rv)))
+            value = max(self.retention.compacted + int(rv), 0)
+        elif isinstance(rv, (s.OldestRetained, s.First)):
+            rvs = self.log.rvs
+            if not rvs:
+                note(f"{rv!r}: nothing written yet, so rv=None")
+                return None
+            if isinstance(rv, s.First):
+                value = rvs[0]
+            else:
+                value = rvs[min(max(len(rvs) - max(self.caps.history, 1) + int(rv), 0), len(rvs) - 1)]
+        else:
+            return rv
+        note(f"{rv!r} is RV {value}")
+        return value
+
+    def _open(self, spec: WatchSpec) -> WatchHandle:
+        model = WatchModel(spec, self.log, self.retention)
+        handle = WatchHandle(spec.label, model, None)
+        for other in self.handles:
+            other.model.peers.append(model)
+            model.peers.append(other.model)
+        f = spec.filter
+        kwargs = self._as_called(WATCH_DEFAULTS, dict(
+            namespace=f.namespace, label_selector=f.label_selector, field_selector=f.field_selector, rv=spec.rv,
+            allow_bookmarks=spec.allow_bookmarks, send_initial_events=spec.send_initial_events))
+        try:
+            handle.stream = self.calls("watch()", HARNESS.call_deadline, self.backend.watch, **kwargs)
+        except Expired:
+            self._check(model.on_expired)
+        except ListWatchError as exc:
+            self._check(model.on_refused, exc)
+        self.handles.append(handle)
+        return handle
+
+    def _as_called(self, defaults: dict, kwargs: dict) -> dict:
+        """``kwargs`` as sent: with the counter of watches and lists even, without those that equal the
+        contract's ``defaults`` (the counter follows from the program, so the choice does too)."""
+        if self.counter % 2:
+            return kwargs
+        return {k: v for k, v in kwargs.items() if v != defaults[k]}
+
+    def _label(self, kind: str) -> str:
+        self.counter += 1
+        return f"{kind} #{self.counter}"
+
+    def _next(self, handle: WatchHandle, timeout: float) -> None:
+        """Read at most one event from ``handle`` and check it; end the handle on Expired/WatchClosed."""
+        what = f"next() on {handle.label}"
+        try:
+            raw = self.calls(what, timeout + HARNESS.wait_budget, handle.stream.next, timeout)
+        except Expired:
+            handle.stream = self._close_stream(handle)
+            self._check(handle.model.on_expired)
+            return False
+        except WatchClosed:
+            handle.stream = self._close_stream(handle)
+            self._check(handle.model.on_closed, self.caps.watch_buffer)
+            return False
+        except ListWatchError as exc:
+            raise BackendFault(f"{what} raised {type(exc).__name__}: {exc}; a watch ends with "
+                               "Expired or WatchClosed") from None
+        if raw is None:
+            return False
+        try:
+            handle.model.observe(to_event(what, raw))
+        except Violation as violation:
+            if self.failure is None and handle.model.refinable(violation):
+                violation = handle.model.refine(violation, self._peek(handle, violation.expected))
+            self._check(_raise, violation)
+        return True
+
+    def _peek(self, handle: WatchHandle, awaited: object) -> list:
+        """The events that follow a violation, read until ``awaited`` (the event found missing)
+        arrives, the stream stays silent for a twentieth of the wait budget, or a quarter of it
+        ends: a skipped event arriving late means reordering. A lost event never arrives, and
+        waiting the whole quarter for it made every such failing example, and so shrinking, slow."""
+        later, deadline = [], time.monotonic() + HARNESS.owed_wait / 4
+        silence = HARNESS.owed_wait / 20
+        while len(later) < MAX_EXTRA_POLLS and (remaining := deadline - time.monotonic()) > 0:
+            try:
+                timeout = min(remaining, silence)
+                raw = self.calls(f"next() on {handle.label}", timeout + HARNESS.wait_budget,
+                                 handle.stream.next, timeout)
+            except (ListWatchError, BackendFault):
+                break
+            if raw is None:
+                break
+            later.append(to_event(f"next() on {handle.label}", raw))
+            if later[-1] == awaited:
+                break
+        return later
+
+    def _close_stream(self, handle: WatchHandle) -> None:
+        if handle.stream is not None:
+            self.calls(f"close() on {handle.label}", HARNESS.call_deadline, handle.stream.close)
+        return None
+
+    def _drain(self, handle: WatchHandle, quiet: float = 0.0) -> None:
+        """Read until the watch delivered all it owes (or the budget ends), then whatever else
+        arrives within ``quiet`` seconds of the previous event."""
+        started = time.monotonic()
+        deadline = started + HARNESS.owed_wait
+        handle.model.reading()
+        while handle.stream is not None and self.failure is None:
+            owed = handle.model.owed()
+            if owed is None:
+                break
+            now = time.monotonic()
+            remaining = deadline - now
+            # what is owed would be reported under an unchecked guarantee (one already found broken, or
+            # not selected): the example is inconclusive either way, so a short wait is enough
+            unchecked = owed.guarantee not in self.checked and now - started >= HARNESS.unchecked_owed_wait
+            if remaining <= 0 or unchecked:
+                self._check(_raise, owed)
+                self.failure_waited = self.failure is owed
+                break
+            self._next(handle, min(remaining, HARNESS.poll_interval))
+        for _ in range(MAX_EXTRA_POLLS):
+            if handle.stream is None or not self._next(handle, quiet):
+                break
+
+    # --- lists ---------------------------------------------------------------------
+    def _list(self, spec: ListSpec) -> int | None:
+        model = ListModel(spec, self.log, self.retention, [*self.lists, *(h.model for h in self.handles)])
+        self.lists.append(model)
+        self.limited_lists += spec.limit is not None
+        f = spec.filter
+        kwargs = dict(namespace=f.namespace, label_selector=f.label_selector, field_selector=f.field_selector,
+                      rv=spec.rv, match=spec.match, limit=spec.limit)
+        try:
+            page = self.calls("list()", HARNESS.call_deadline, self.backend.list,
+                              **self._as_called(LIST_DEFAULTS, kwargs))
+        except ListWatchError as exc:
+            note(f"{spec.label} raised {exc!r}")
+            self._check(model.first_failed, isinstance(exc, Expired))
+            return None
+        rv, items, token = to_page("list()", page)
+        try:
+            model.first_page(rv, items, token)
+        except Violation as violation:
+            if self.failure is None and model.probe_wanted(violation):
+                violation = model.refine_with_probe(violation, self._unselected(kwargs))
+            self._check(_raise, violation)
+            return rv  # a rejected first page has no snapshot to continue
+        if token is not None:
+            self.paginated.append(PagedList(model, token, kwargs))
+        return rv
+
+    def _unselected(self, kwargs: dict) -> tuple:
+        """The items of the list ``kwargs`` asked for, asked again without the label selector and the limit."""
+        what = "list() without the label selector (a probe)"
+        try:
+            page = self.calls(what, HARNESS.call_deadline, self.backend.list,
+                              **dict(kwargs, label_selector="", limit=None))
+        except ListWatchError:
+            return ()
+        return to_page(what, page)[1]
+
+    def _continuable(self) -> list[PagedList]:
+        """The paginated lists in progress whose snapshot a write has since left behind. A list is
+        continued only then: its next page must still come from the first page's snapshot (or be
+        Expired once that is compacted), which a list continued before anything changed cannot show."""
+        return [p for p in self.paginated if p.model.snapshot_rv < self.log.last_rv]
+
+    def teardown(self) -> None:
+        # Hypothesis calls teardown in a ``finally``: an exception in flight means a step already
+        # failed with a backend fault (rules keep violations for here and never raise them), and
+        # judging the rest would hide that fault behind its consequences.
+        if sys.exc_info()[1] is not None:
+            self._release()
+            return
+        try:
+            if self.calls.hung is None:
+                # late extras (duplicates, bookmarks): every stream stays watched for one quiet period
+                # after it delivered what it owes; the streams share that period instead of taking turns
+                for handle in self.handles:
+                    if handle.stream is not None:
+                        self._drain(handle)
+                quiet_until = time.monotonic() + HARNESS.quiet_period
+                for handle in self.handles:
+                    if handle.stream is not None:
+                        self._drain(handle, quiet=max(quiet_until - time.monotonic(), 0.0))
+            if self.failure is not None:
+                if self.failure.guarantee in self.checked:
+                    if HARNESS.on_failure is not None:
+                        HARNESS.on_failure(self.failure, self.failure_waited)
+                    raise self.failure
+                note(f"inconclusive: {self.failure.guarantee.name} is not among the checked guarantees")
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        """Close the open streams, the backend and the calls' thread. After a hang nothing more
+        is asked of the backend: each call would fail at once and hide the first error."""
+        try:
+            for handle in self.handles:
+                if handle.stream is not None and self.calls.hung is None:
+                    handle.stream = self._close_stream(handle)
+        finally:
+            try:
+                if self.calls.hung is None:
+                    self.calls("close()", HARNESS.lifecycle_deadline, self.backend.close)
+                else:  # one try on a fresh thread, so the backend's own threads can end; the hang is the news
+                    with contextlib.suppress(BackendFault, BackendHang):
+                        call_all("close() after a hang", HARNESS.call_deadline, [self.backend.close])
+            finally:
+                self.calls.close()
+
+
 def conformance_machine(factory: Callable[[], object], capabilities: Capabilities,
-                        checked: frozenset[G] | None = None) -> type[RuleBasedStateMachine]:
+                        checked: frozenset[G] | None = None) -> type[ConformanceSteps]:
     """A state machine class checking backends made by ``factory`` that declare ``capabilities``.
 
     ``checked`` limits the guarantees reported (default: all). An example whose first
@@ -90,7 +432,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
     it is judged, since the model no longer agrees with the backend.
     """
     caps = capabilities
-    checked = frozenset(G) if checked is None else checked
+    # the arguments drawn, by capability: a capability declared off draws only the contract's default
     label_selectors = s.label_selectors if caps.label_selectors else st.just("")
     field_selectors = s.field_selectors if caps.field_selectors else st.just("")
     bookmarks = st.booleans() if caps.bookmarks else st.just(False)
@@ -103,118 +445,11 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
     exact_rvs = (lambda rvs: st.one_of(rvs, s.oldest_retained, s.compaction_edges)) if caps.compaction else (
         lambda rvs: st.one_of(rvs, s.oldest_retained))
 
-    class ListWatchConformance(RuleBasedStateMachine):
+    class ListWatchConformance(ConformanceSteps):
+        """The rules: named after the API verbs, their arguments after the API fields."""
+
         rvs = Bundle("rvs")
         watches = Bundle("watches")
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.calls = BackendCalls()
-            try:
-                self.backend = self.calls("the backend factory", HARNESS.lifecycle_deadline, factory)
-                self._require_empty()
-            except BaseException:
-                self.calls.close()
-                raise
-            self.log = History()
-            self.retention = Retention(caps.history)
-            self.handles: list[WatchHandle] = []
-            self.paginated: list[PagedList] = []
-            self.limited_lists = 0  # list calls with a limit: list_next's precondition
-            self.lists: list[ListModel] = []
-            self.counter = 0
-            self.failure: Violation | None = None  # the first violation, raised at teardown if checked
-            self.failure_waited = False  # it is something owed that never came within the wait
-
-        def _require_empty(self) -> None:
-            """The factory must return a fresh, empty store: the model starts from nothing."""
-            what = "list() of a backend fresh from the factory"
-            _, items, _ = to_page(what, self.calls(what, HARNESS.call_deadline, self.backend.list))
-            if items:
-                try:
-                    self.calls("close()", HARNESS.lifecycle_deadline, self.backend.close)
-                finally:
-                    raise BackendFault(f"the factory returned a store that is not empty: {what} gave "
-                                       f"{list(items)}; the factory must return a fresh, empty backend each call")
-
-        def _check(self, check: Callable[..., object], *args: object) -> None:
-            """Run one model check; keep the first violation for teardown and carry on.
-
-            Raising only at teardown keeps the rules drawn independent of *when* an async
-            backend's misbehaviour is seen, which keeps shrinking stable.
-            """
-            try:
-                check(*args)
-            except Violation as violation:
-                if self.failure is None:
-                    self.failure = violation
-                    note(f"first violation seen: {violation.guarantee.name}")
-
-        # --- writes ---------------------------------------------------------------------
-        def _sender(self, w: BurstWrite, expect_rv: int | None = None) -> Callable[[], int | ListWatchError]:
-            """The call sending one write: it returns the write's RV, or the contract error raised."""
-            fn = {"create": lambda: self.backend.create(w.namespace, w.name, w.labels, w.value),
-                  "update": lambda: self.backend.update(w.namespace, w.name, w.labels, w.value, expect_rv=expect_rv),
-                  "delete": lambda: self.backend.delete(w.namespace, w.name, expect_rv=expect_rv)}[w.verb]
-
-            def send() -> int | ListWatchError:
-                try:
-                    return call(f"{w.verb}()", fn)
-                except ListWatchError as exc:
-                    return exc
-            return send
-
-        def _judge(self, w: BurstWrite, current: Obj | None, expect_rv: int | None,
-                   result: int | ListWatchError) -> tuple[int, tuple, Obj | None] | None:
-            """Check a write's outcome against the state before it; the write to acknowledge, if any."""
-            if w.verb == "create":
-                must_raise = AlreadyExists if current is not None else None
-            elif current is None:
-                must_raise = NotFound
-            else:
-                must_raise = Conflict if expect_rv is not None and expect_rv != current.rv else None
-            what = f"{w.verb}({w.namespace!r}, {w.name!r})"
-            if isinstance(result, ListWatchError):
-                if must_raise is None or not isinstance(result, must_raise):
-                    self._check(_raise, Violation(
-                        G.WriteAcknowledged, what, f"raised {type(result).__name__}: {result}",
-                        expected=must_raise.__name__ if must_raise else "success with a new RV",
-                        observed=type(result).__name__))
-                return None
-            rv = check_rv(what, result)
-            if must_raise is not None:
-                self._check(_raise, Violation(
-                    G.WriteAcknowledged, what, f"succeeded although {w.namespace}/{w.name} "
-                    f"{'exists' if current else 'does not exist'} (current: {current!r})",
-                    expected=must_raise.__name__, observed=f"success at RV {rv}"))
-            new = None if w.verb == "delete" else Obj(w.namespace, w.name, w.labels, w.value, rv)
-            return rv, (w.namespace, w.name), new
-
-        def _write(self, w: BurstWrite, expect_rv: int | None = None) -> int | None:
-            """One write, judged and acknowledged; its RV, or None if it (rightly) failed."""
-            current = self.log.current.get((w.namespace, w.name))
-            result = self.calls(f"{w.verb}({w.namespace!r}, {w.name!r})", HARNESS.call_deadline,
-                                self._sender(w, expect_rv))
-            acked = self._judge(w, current, expect_rv, result)
-            if acked is None:
-                return None
-            self._check(self.log.acknowledge, [acked])
-            return acked[0]
-
-        def _returned(self, rv: int | None, what: str) -> int | None:
-            """One bundle entry for every call, whatever the backend answered: ``rv``, or when the call
-            (rightly or wrongly) gave none, the last acknowledged write's RV (None before any write).
-
-            How many entries a rule adds must follow from the program alone. Draws from a bundle are
-            indices into it, so a bundle that grew with the backend's answers made Hypothesis draw
-            differently on replay against a correct backend that takes its legal liberties (stale
-            reads, "too large" errors, Expired outside the declared history): FlakyStrategyDefinition.
-            """
-            if rv is not None:
-                return rv
-            stand_in = self.log.last_rv if self.log.rvs else None
-            note(f"{what} gave no RV; its entry stands for {stand_in} (the last acknowledged write)")
-            return stand_in
 
         @initialize(target=rvs, writes=s.seed_histories)
         def prepare(self, writes):
@@ -245,12 +480,6 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
             created = self._returned(self._write(BurstWrite("create", namespace, name, labels, value)),
                                      "recreate's create")
             return multiple(deleted, created)
-
-        def _watching(self) -> bool:
-            """A watch is open as far as the program goes: opened and not stopped by the client. The
-            backend ending a stream does not count: when it happens depends on timing, and a precondition
-            that did made Hypothesis draw different rules on replay (FlakyStrategyDefinition)."""
-            return any(not h.stopped for h in self.handles)
 
         # Only while a watch is open: a burst is there to race the dispatcher. Hypothesis orders rules by
         # argument count, so while a burst is possible a shrunk program prefers it to a single write, and
@@ -284,59 +513,6 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
                 last = self._write(BurstWrite(verb, namespace, name, labels, str(i % 2)))
             return self._returned(last, "flood")
 
-        # --- watches --------------------------------------------------------------------
-        def _resolve(self, rv):
-            if isinstance(rv, s.Ahead):
-                value = max(self.log.max_handed_out, 0) + int(rv)
-            elif isinstance(rv, s.Compacted):
-                if self.retention.compacted is None:
-                    note(f"{rv!r}: nothing compacted yet, so {s.OldestRetained(int(rv))!r}")
-                    return self._resolve(s.OldestRetained(int(rv)))
-                value = max(self.retention.compacted + int(rv), 0)
-            elif isinstance(rv, (s.OldestRetained, s.First)):
-                rvs = self.log.rvs
-                if not rvs:
-                    note(f"{rv!r}: nothing written yet, so rv=None")
-                    return None
-                if isinstance(rv, s.First):
-                    value = rvs[0]
-                else:
-                    value = rvs[min(max(len(rvs) - max(caps.history, 1) + int(rv), 0), len(rvs) - 1)]
-            else:
-                return rv
-            note(f"{rv!r} is RV {value}")
-            return value
-
-        def _open(self, spec: WatchSpec) -> WatchHandle:
-            model = WatchModel(spec, self.log, self.retention)
-            handle = WatchHandle(spec.label, model, None)
-            for other in self.handles:
-                other.model.peers.append(model)
-                model.peers.append(other.model)
-            f = spec.filter
-            kwargs = self._as_called(WATCH_DEFAULTS, dict(
-                namespace=f.namespace, label_selector=f.label_selector, field_selector=f.field_selector, rv=spec.rv,
-                allow_bookmarks=spec.allow_bookmarks, send_initial_events=spec.send_initial_events))
-            try:
-                handle.stream = self.calls("watch()", HARNESS.call_deadline, self.backend.watch, **kwargs)
-            except Expired:
-                self._check(model.on_expired)
-            except ListWatchError as exc:
-                self._check(model.on_refused, exc)
-            self.handles.append(handle)
-            return handle
-
-        def _as_called(self, defaults: dict, kwargs: dict) -> dict:
-            """``kwargs`` as sent: with the counter of watches and lists even, without those that equal the
-            contract's ``defaults`` (the counter follows from the program, so the choice does too)."""
-            if self.counter % 2:
-                return kwargs
-            return {k: v for k, v in kwargs.items() if v != defaults[k]}
-
-        def _label(self, kind: str) -> str:
-            self.counter += 1
-            return f"{kind} #{self.counter}"
-
         @rule(target=watches, namespace=s.watch_namespaces, label_selector=label_selectors,
               field_selector=field_selectors, rv=st.one_of(s.from_state, rvs, s.aheads, edges),
               allow_bookmarks=bookmarks)
@@ -353,82 +529,6 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
             spec = WatchSpec(Filter(namespace, label_selector, field_selector), self._resolve(rv),
                              True, True, self._label("watch_list"))
             return self._open(spec)
-
-        def _next(self, handle: WatchHandle, timeout: float) -> None:
-            """Read at most one event from ``handle`` and check it; end the handle on Expired/WatchClosed."""
-            what = f"next() on {handle.label}"
-            try:
-                raw = self.calls(what, timeout + HARNESS.wait_budget, handle.stream.next, timeout)
-            except Expired:
-                handle.stream = self._close_stream(handle)
-                self._check(handle.model.on_expired)
-                return False
-            except WatchClosed:
-                handle.stream = self._close_stream(handle)
-                self._check(handle.model.on_closed, caps.watch_buffer)
-                return False
-            except ListWatchError as exc:
-                raise BackendFault(f"{what} raised {type(exc).__name__}: {exc}; a watch ends with "
-                                   "Expired or WatchClosed") from None
-            if raw is None:
-                return False
-            try:
-                handle.model.observe(to_event(what, raw))
-            except Violation as violation:
-                if self.failure is None and handle.model.refinable(violation):
-                    violation = handle.model.refine(violation, self._peek(handle, violation.expected))
-                self._check(_raise, violation)
-            return True
-
-        def _peek(self, handle: WatchHandle, awaited: object) -> list:
-            """The events that follow a violation, read until ``awaited`` (the event found missing)
-            arrives, the stream stays silent for a twentieth of the wait budget, or a quarter of it
-            ends: a skipped event arriving late means reordering. A lost event never arrives, and
-            waiting the whole quarter for it made every such failing example, and so shrinking, slow."""
-            later, deadline = [], time.monotonic() + HARNESS.owed_wait / 4
-            silence = HARNESS.owed_wait / 20
-            while len(later) < MAX_EXTRA_POLLS and (remaining := deadline - time.monotonic()) > 0:
-                try:
-                    timeout = min(remaining, silence)
-                    raw = self.calls(f"next() on {handle.label}", timeout + HARNESS.wait_budget,
-                                     handle.stream.next, timeout)
-                except (ListWatchError, BackendFault):
-                    break
-                if raw is None:
-                    break
-                later.append(to_event(f"next() on {handle.label}", raw))
-                if later[-1] == awaited:
-                    break
-            return later
-
-        def _close_stream(self, handle: WatchHandle) -> None:
-            if handle.stream is not None:
-                self.calls(f"close() on {handle.label}", HARNESS.call_deadline, handle.stream.close)
-            return None
-
-        def _drain(self, handle: WatchHandle, quiet: float = 0.0) -> None:
-            """Read until the watch delivered all it owes (or the budget ends), then whatever else
-            arrives within ``quiet`` seconds of the previous event."""
-            started = time.monotonic()
-            deadline = started + HARNESS.owed_wait
-            handle.model.reading()
-            while handle.stream is not None and self.failure is None:
-                owed = handle.model.owed()
-                if owed is None:
-                    break
-                now = time.monotonic()
-                remaining = deadline - now
-                # what is owed would be reported under an unchecked guarantee (one already found broken, or
-                # not selected): the example is inconclusive either way, so a short wait is enough
-                unchecked = owed.guarantee not in checked and now - started >= HARNESS.unchecked_owed_wait
-                if remaining <= 0 or unchecked:
-                    self._check(_raise, owed)
-                    self.failure_waited = self.failure is owed
-                    break
-                self._next(handle, min(remaining, HARNESS.poll_interval))
-            for _ in range(MAX_EXTRA_POLLS):
-                if handle.stream is None or not self._next(handle, quiet):
-                    break
 
         @rule(watch=watches)
         def drain(self, watch):
@@ -474,43 +574,6 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
                 if handle.stream is not None:
                     handle.model.request_progress(self.log.last_rv)
 
-        # --- lists ---------------------------------------------------------------------
-        def _list(self, spec: ListSpec) -> int | None:
-            model = ListModel(spec, self.log, self.retention, [*self.lists, *(h.model for h in self.handles)])
-            self.lists.append(model)
-            self.limited_lists += spec.limit is not None
-            f = spec.filter
-            kwargs = dict(namespace=f.namespace, label_selector=f.label_selector, field_selector=f.field_selector,
-                          rv=spec.rv, match=spec.match, limit=spec.limit)
-            try:
-                page = self.calls("list()", HARNESS.call_deadline, self.backend.list,
-                                  **self._as_called(LIST_DEFAULTS, kwargs))
-            except ListWatchError as exc:
-                note(f"{spec.label} raised {exc!r}")
-                self._check(model.first_failed, isinstance(exc, Expired))
-                return None
-            rv, items, token = to_page("list()", page)
-            try:
-                model.first_page(rv, items, token)
-            except Violation as violation:
-                if self.failure is None and model.probe_wanted(violation):
-                    violation = model.refine_with_probe(violation, self._unselected(kwargs))
-                self._check(_raise, violation)
-                return rv  # a rejected first page has no snapshot to continue
-            if token is not None:
-                self.paginated.append(PagedList(model, token, kwargs))
-            return rv
-
-        def _unselected(self, kwargs: dict) -> tuple:
-            """The items of the list ``kwargs`` asked for, asked again without the label selector and the limit."""
-            what = "list() without the label selector (a probe)"
-            try:
-                page = self.calls(what, HARNESS.call_deadline, self.backend.list,
-                                  **dict(kwargs, label_selector="", limit=None))
-            except ListWatchError:
-                return ()
-            return to_page(what, page)[1]
-
         @rule(target=rvs, namespace=s.watch_namespaces, label_selector=label_selectors,
               field_selector=field_selectors, rv=st.one_of(st.none(), st.just(0), rvs, s.aheads),
               match=s.not_older_than, limit=limits)
@@ -535,12 +598,6 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
             spec = ListSpec(Filter(namespace, label_selector, field_selector), rv, EXACT, limit,
                             self._label("list"))
             return self._returned(self._list(spec), spec.label)
-
-        def _continuable(self) -> list[PagedList]:
-            """The paginated lists in progress whose snapshot a write has since left behind. A list is
-            continued only then: its next page must still come from the first page's snapshot (or be
-            Expired once that is compacted), which a list continued before anything changed cannot show."""
-            return [p for p in self.paginated if p.model.snapshot_rv < self.log.last_rv]
 
         # Possible once a list asked for a limit, although it may have nothing to continue: whether a page
         # ends with a token is the backend's answer, and at a snapshot inside a burst it depends on which
@@ -578,49 +635,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
             self.calls("compact()", HARNESS.call_deadline, self.backend.compact, rv)
             self.retention.compact(rv)
 
-        def teardown(self) -> None:
-            # Hypothesis calls teardown in a ``finally``: an exception in flight means a step already
-            # failed with a backend fault (rules keep violations for here and never raise them), and
-            # judging the rest would hide that fault behind its consequences.
-            if sys.exc_info()[1] is not None:
-                self._release()
-                return
-            try:
-                if self.calls.hung is None:
-                    # late extras (duplicates, bookmarks): every stream stays watched for one quiet period
-                    # after it delivered what it owes; the streams share that period instead of taking turns
-                    for handle in self.handles:
-                        if handle.stream is not None:
-                            self._drain(handle)
-                    quiet_until = time.monotonic() + HARNESS.quiet_period
-                    for handle in self.handles:
-                        if handle.stream is not None:
-                            self._drain(handle, quiet=max(quiet_until - time.monotonic(), 0.0))
-                if self.failure is not None:
-                    if self.failure.guarantee in checked:
-                        if HARNESS.on_failure is not None:
-                            HARNESS.on_failure(self.failure, self.failure_waited)
-                        raise self.failure
-                    note(f"inconclusive: {self.failure.guarantee.name} is not among the checked guarantees")
-            finally:
-                self._release()
-
-        def _release(self) -> None:
-            """Close the open streams, the backend and the calls' thread. After a hang nothing more
-            is asked of the backend: each call would fail at once and hide the first error."""
-            try:
-                for handle in self.handles:
-                    if handle.stream is not None and self.calls.hung is None:
-                        handle.stream = self._close_stream(handle)
-            finally:
-                try:
-                    if self.calls.hung is None:
-                        self.calls("close()", HARNESS.lifecycle_deadline, self.backend.close)
-                    else:  # one try on a fresh thread, so the backend's own threads can end; the hang is the news
-                        with contextlib.suppress(BackendFault, BackendHang):
-                            call_all("close() after a hang", HARNESS.call_deadline, [self.backend.close])
-                finally:
-                    self.calls.close()
-
-    ListWatchConformance.__name__ = ListWatchConformance.__qualname__ = "ListWatchConformance"
+    ListWatchConformance.factory = staticmethod(factory)
+    ListWatchConformance.caps = caps
+    ListWatchConformance.checked = frozenset(G) if checked is None else checked
     return ListWatchConformance

@@ -5,9 +5,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+import attrs
+
+from listwatch_conformance.sut.api import ListWatchError
 from listwatch_conformance.sut.kube.client import KubeBackend
 from listwatch_conformance.sut.kube.config import KubeSettings
 from listwatch_conformance.sut.kube.process import ServerProcess, start_server
+from listwatch_conformance.sut.memory import MemoryBackend
 
 
 @contextlib.contextmanager
@@ -28,3 +32,22 @@ def kube_factory(url: str, *, extensions: bool = True):
     """
     settings = KubeSettings(url=url, extensions=extensions, fresh_store=extensions)
     return lambda: KubeBackend(settings)
+
+
+class NoFieldSelectors(MemoryBackend):
+    """The reference store declaring no field selectors (as a third-party backend may): our server
+    must filter for it, so one that reaches it is refused here."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.capabilities = attrs.evolve(self.capabilities, field_selectors=False)
+
+    def list(self, *, field_selector: str = "", **kwargs):
+        if field_selector:
+            raise ListWatchError(f"NoFieldSelectors got field_selector={field_selector!r}")
+        return super().list(**kwargs)
+
+    def watch(self, *, field_selector: str = "", **kwargs):
+        if field_selector:
+            raise ListWatchError(f"NoFieldSelectors got field_selector={field_selector!r}")
+        return super().watch(**kwargs)

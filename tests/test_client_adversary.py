@@ -7,11 +7,12 @@ import threading
 import pytest
 
 from listwatch_conformance.sut.clients.adversary import Adversary
+from listwatch_conformance.sut.clients.kubectl import kubectl_flags
 from listwatch_conformance.sut.kube import wire
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
-def test_kubectl_get_configmaps_through_the_adversary():
+def test_kubectl_get_configmaps_through_the_adversary(tmp_path):
     adversary = Adversary()
     url = adversary.start()
     done = threading.Event()
@@ -31,7 +32,7 @@ def test_kubectl_get_configmaps_through_the_adversary():
     answering = threading.Thread(target=answer_honestly, name="answer-honestly", daemon=True)
     answering.start()
     try:
-        result = subprocess.run(["kubectl", "--server", url, "get", "configmaps", "-A"],
+        result = subprocess.run(["kubectl", *kubectl_flags(url, tmp_path), "get", "configmaps", "-A"],
                                 capture_output=True, text=True, timeout=30)
     finally:
         done.set()

@@ -1,6 +1,7 @@
-"""Deviations the client suite found in the official ``kubernetes`` Python client, kept as strict
-xfails: each replays the shrunk program (or the persistent fault) that shows it, names the library
-version and the guarantee, and starts passing (failing the suite) once the library is fixed.
+"""Deviations the client suite found in the official ``kubernetes`` Python client and in kubectl (the
+client-go anchor), kept as strict xfails: each replays the shrunk program (or the persistent fault)
+that shows it, names the library version and the guarantee, and starts passing (failing the suite)
+once the library is fixed.
 
 Predicted in REFERENCE-clients.md section 3; see docs/clients.md for the table.
 """
@@ -12,6 +13,8 @@ import pytest
 from listwatch_conformance.model.client_guarantees import VIOLATIONS, ClientGuarantee as CG
 from listwatch_conformance.properties.client_machine import client_machine
 from listwatch_conformance.properties.client_retries import bounded_retries
+from listwatch_conformance.sut.clients.kubectl import (kubectl_path, kubectl_version, kubectl_wait,
+                                                      kubectl_wait_watch_list)
 
 kubernetes = pytest.importorskip("kubernetes", reason="the clients extra is not installed (pip install -e .[clients])")
 from listwatch_conformance.sut.clients.official import shared_informer, watch_stream  # noqa: E402
@@ -77,3 +80,59 @@ def test_shared_informer_hot_loop_on_watch_errors():
 def test_shared_informer_waits_after_a_failed_list():
     """D2 does not reach lists: with every request failing, the 5 s wait after a failed list holds."""
     assert bounded_retries(shared_informer, "error-500") is None
+
+
+# --- kubectl (client-go), the anchor: request-level guarantees only (its view is not observable) ---
+
+KUBECTL = kubectl_version()
+TooLargeFallsBack = VIOLATIONS[CG.TooLargeFallsBack]
+
+
+@pytest.mark.skipif(kubectl_path() is None, reason="kubectl is not installed (Debian package kubectl)")
+@pytest.mark.xfail(strict=True, raises=TooLargeFallsBack,
+                   reason=f"kubectl {KUBECTL}: a 504 'Too large resource version' carries Retry-After: 1, as "
+                          "kube-apiserver sends it (responsewriters ErrorNegotiated copies retryAfterSeconds); "
+                          "client-go's rest client re-sends the same list at the same RV after 1 s (rest/request.go "
+                          "checkWait: 429 and 5xx with Retry-After, up to 10 times) before the Reflector sees the "
+                          "error and lists with RV unset")
+def test_kubectl_wait_lists_again_at_the_too_large_rv():
+    state = client_machine(kubectl_wait)()
+    try:
+        state.start(namespace="a", objects=[("a", "a", "0")])  # client: GET configmaps/a
+        state.respond(stale=0, order="ascending")  # the object; client: list at RV "0"
+        state.respond(stale=0, order="ascending")  # list at RV 2; client: watch from 2
+        state.respond(stale=0, order="ascending")  # the watch opens at RV 2
+        state.end_stream(how="internal-error")  # in-stream 500: backoff, then a list at RV 2
+        state.too_large()  # 504 with Retry-After: 1; client: the same list at RV 2, a second later
+    finally:
+        state.teardown()  # raises the first violation seen
+
+
+@pytest.mark.skipif(kubectl_path() is None, reason="kubectl is not installed (Debian package kubectl)")
+@pytest.mark.xfail(strict=True, raises=TooLargeFallsBack,
+                   reason=f"kubectl {KUBECTL} with KUBE_FEATURE_WatchListClient=true: the same rest-client retry "
+                          "of a 504 with Retry-After, for the streaming list restarted at the last synced RV")
+def test_kubectl_wait_watch_list_streams_again_at_the_too_large_rv():
+    state = client_machine(kubectl_wait_watch_list)()
+    try:
+        state.start(namespace="a", objects=[("a", "a", "0")])  # client: GET configmaps/a
+        state.respond(stale=0, order="ascending")  # the object; client: a streaming list (RV unset)
+        state.respond(stale=0, order="ascending")  # it opens at RV 2
+        state.send_events(count=2)  # ADDED a/a, then the initial-events-end bookmark at RV 2
+        state.end_stream(how="internal-error")  # in-stream 500: backoff, then a streaming list at RV 2
+        state.too_large()  # 504 with Retry-After: 1; client: the same streaming list at RV 2, a second later
+    finally:
+        state.teardown()  # raises the first violation seen
+
+
+@pytest.mark.skipif(not KUBECTL.startswith("v1.20."),
+                    reason="needs Debian's kubectl 1.20 as $LISTWATCH_KUBECTL (apt-get download kubernetes-client, "
+                           "dpkg-deb -x; see docs/clients.md)")
+@pytest.mark.parametrize("fault", ["watch-closes", "watch-410"])
+@pytest.mark.xfail(strict=True, raises=BoundedRetries,
+                   reason=f"kubectl {KUBECTL}: `kubectl wait` (a list and a watch, not a Reflector) lists and watches "
+                          "again at once whenever its watch ends, with no backoff: 66 requests in 5 s")
+def test_kubectl_1_20_wait_hot_loop_when_watches_end(fault):
+    violation = bounded_retries(kubectl_wait, fault)
+    if violation is not None:
+        raise violation

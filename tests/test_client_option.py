@@ -16,7 +16,8 @@ def test_bad_client_is_a_usage_error(value, says):
     assert result.returncode == 4, result.stdout + result.stderr
     error = [line for line in result.stderr.splitlines() if line.startswith("ERROR:")]
     assert len(error) == 1 and says in error[0], result.stderr
-    assert "--client takes a built-in name (kubernetes-informer, kubernetes-watch, reflector, reflector-iterator, reflector-watch-list) or MODULE:NAME" in error[0]
+    assert ("--client takes a built-in name (kubectl-wait, kubectl-wait-watch-list, kubernetes-informer, "
+            "kubernetes-watch, reflector, reflector-iterator, reflector-watch-list) or MODULE:NAME" in error[0])
 
 
 def test_client_selects_the_client_suite():

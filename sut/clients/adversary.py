@@ -1,11 +1,11 @@
 """The adversary: a lockstep HTTP server speaking the Kubernetes ConfigMap API to a client under test.
 
-Nothing is answered on its own. Each request for ConfigMaps (a list or a watch) is recorded and
-held until the suite decides its answer (:meth:`Adversary.next_request`, then :meth:`reply` or
-:meth:`open_stream`); on an open watch, bytes reach the client only when the suite sends them
-(:class:`Stream`). So a deterministic client, given the same decisions, makes the same requests.
-Discovery (``/version``, ``/api``, ``/api/v1``, ``/apis``, ``/healthz``) is answered at once, as
-Kubernetes answers it (legacy discovery documents).
+Nothing is answered on its own. Each request for ConfigMaps (a list, a watch, or a GET of one
+ConfigMap) is recorded and held until the suite decides its answer (:meth:`Adversary.next_request`,
+then :meth:`reply` or :meth:`open_stream`); on an open watch, bytes reach the client only when the
+suite sends them (:class:`Stream`). So a deterministic client, given the same decisions, makes the same requests.
+Discovery (``/version``, ``/api``, ``/api/v1``, ``/apis``) is answered at once from
+``sut/kube/discovery.py``, as Kubernetes answers it (legacy discovery documents), and so is ``/healthz``.
 
 Wire behaviour, as a real apiserver sends it:
 
@@ -41,24 +41,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import attrs
 
-from listwatch_conformance.sut.kube import wire
+from listwatch_conformance.sut.kube import discovery, wire
 
 HOLD_LIMIT = 120.0  # a held request is answered 503 after this long: the machine forgot it
-SERVER_VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.0-listwatch-conformance",
-                  "gitCommit": "0000000000000000000000000000000000000000", "gitTreeState": "clean",
-                  "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.23", "compiler": "gc",
-                  "platform": "linux/amd64"}
-API_RESOURCES = {
-    "kind": "APIResourceList", "groupVersion": "v1",
-    "resources": [
-        {"name": "configmaps", "singularName": "configmap", "namespaced": True, "kind": "ConfigMap",
-         "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
-         "shortNames": ["cm"], "storageVersionHash": "qFsyl6wFWjQ="},
-        {"name": "namespaces", "singularName": "namespace", "namespaced": False, "kind": "Namespace",
-         "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"], "shortNames": ["ns"],
-         "storageVersionHash": "Q3oi5N2YM8M="},
-    ],
-}
 
 
 def parse_bool(text: str | None) -> bool | None:
@@ -94,6 +79,17 @@ class Request:
             and len(parts) in (3, 5)
 
     @property
+    def is_object(self) -> bool:
+        """A GET of one ConfigMap by name (kubectl reads the object before it waits on it)."""
+        parts = self.path.strip("/").split("/")
+        return self.method == "GET" and parts[:3] == ["api", "v1", "namespaces"] and len(parts) == 6 \
+            and parts[4] == "configmaps"
+
+    @property
+    def name(self) -> str | None:
+        return self.path.strip("/").split("/")[5] if self.is_object else None
+
+    @property
     def watch(self) -> bool:
         return bool(parse_bool(self.query.get("watch")))
 
@@ -112,7 +108,9 @@ class Request:
 
     @property
     def kind(self) -> str:
-        """``list``, ``watch`` (plain), ``watch-list`` (sendInitialEvents) or ``other``."""
+        """``list``, ``watch`` (plain), ``watch-list`` (sendInitialEvents), ``get`` (one object) or ``other``."""
+        if self.is_object:
+            return "get"
         if not self.is_collection:
             return "other"
         if not self.watch:
@@ -292,19 +290,6 @@ class Adversary:
         return held.decision
 
 
-def _discovery(path: str, url_host: str) -> Any:
-    if path == "/version":
-        return SERVER_VERSION
-    if path == "/api":
-        return {"kind": "APIVersions", "versions": ["v1"],
-                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": url_host}]}
-    if path == "/api/v1":
-        return API_RESOURCES
-    if path == "/apis":
-        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": []}
-    return None
-
-
 class _Server(ThreadingHTTPServer):
     """A threading server whose connection threads are daemons that ``Adversary.stop`` joins itself."""
 
@@ -350,10 +335,10 @@ class _Handler(BaseHTTPRequestHandler):
         path = request.path.rstrip("/") or "/"
         if path == "/healthz":
             return self._send(Reply(200, b"ok", (("Content-Type", "text/plain"),)))
-        doc = _discovery(path, f"{self.server.server_address[0]}:{self.server.server_address[1]}")
+        doc = discovery.document(path, f"{self.server.server_address[0]}:{self.server.server_address[1]}")
         if doc is not None:
             return self._send(Reply(200, status_body(doc)))
-        if not request.is_collection:
+        if request.kind == "other":
             return self._send(Reply(404, status_body(wire.status(404, "NotFound", "the server could not find the "
                                                                  "requested resource"))))
         decision = self.owner._hold(request)

@@ -33,6 +33,12 @@ for the client's next request scale with it). BoundedRetries, a rate, is measure
 users get: if the factory is shortened, it names the production configuration as its attribute
 ``production`` (a factory too), as ``sut/clients/reflector.py``'s ``reflector`` does.
 
+An unobservable view: a client whose state its user cannot read (kubectl wait runs an informer and
+prints only the outcome) sets ``capabilities.observable_view = False``. Its ``view()`` returns
+``rv=None, objects={}, synced=False`` and says only whether it is alive; the suite then judges only
+what its requests show (ResumeFromLastSeen, NoRetryAtExpiredRV, TooLargeFallsBack, WatchListSync's
+request part, BoundedRetries) and reports the others as not checked.
+
 For a raw event iterator (``capabilities.cache`` False) the adapter *is* the user code the
 library documents: it folds ADDED/MODIFIED/DELETED into a dict and, on an error, does what the
 library's documentation tells a user to do. That code is part of what is checked, so it must
@@ -81,6 +87,10 @@ class ClientCapabilities:
     # The longest sleep the client may take between two requests, in seconds (its backoff cap);
     # the suite's waits for the client's next request scale with it.
     max_backoff: float = 0.0
+    # view() shows what the client's user sees. False: the client's state cannot be observed (a
+    # CLI's informer, as kubectl wait's), view() only says it is alive, and only the request-level
+    # guarantees (model/client_guarantees.py REQUEST_LEVEL) are judged, on its request log.
+    observable_view: bool = True
 
 
 def _freeze(objects: Mapping[Key, Object]) -> Mapping[Key, Object]:

@@ -13,6 +13,8 @@ BUILTIN = {
     "reflector-iterator": "listwatch_conformance.sut.clients.reflector:reflector_iterator",
     "kubernetes-informer": "listwatch_conformance.sut.clients.official:shared_informer",
     "kubernetes-watch": "listwatch_conformance.sut.clients.official:watch_stream",
+    "kubectl-wait": "listwatch_conformance.sut.clients.kubectl:kubectl_wait",
+    "kubectl-wait-watch-list": "listwatch_conformance.sut.clients.kubectl:kubectl_wait_watch_list",
 }
 
 CONTRACT_METHODS = ("start", "view", "stop")

@@ -264,7 +264,7 @@ class KubeBackend:
         """The server's ``/version`` gitVersion, when it serves one (read only by the report's probe)."""
         try:
             status, doc = self._conn.request("GET", "/version")
-        except KubeError:  # our own server has no /version
+        except KubeError:  # a server without /version
             return None
         return doc.get("gitVersion") if status == 200 and isinstance(doc, dict) else None
 

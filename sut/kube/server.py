@@ -5,7 +5,9 @@ runs it under uvicorn (see ``sut/kube/__main__.py``). The backend is synchronous
 call runs in a worker thread, and each open watch has one pump thread that calls
 ``watch.next()`` and hands events to the event loop.
 
-Routes (the subset of the core/v1 API the kube backend and the official client use):
+Routes (the subset of the core/v1 API the kube backend, the official client and kubectl use):
+
+- discovery, ``GET /version``, ``/api``, ``/api/v1``, ``/apis`` (``sut/kube/discovery.py``);
 
 - ``GET /api/v1/namespaces/{ns}/configmaps`` and ``GET /api/v1/configmaps``: a list, or
   with ``watch=true|1`` a watch (chunked, one JSON event per line, each ending in ``\\n``);
@@ -22,9 +24,12 @@ Routes (the subset of the core/v1 API the kube backend and the official client u
 Wire behaviour (as the apiserver): errors are ``Status`` objects with code, reason and
 message (410 Expired, 404 NotFound, 409 AlreadyExists/Conflict, 400 BadRequest, 504 for
 "too large resource version", 500 InternalError for a backend that raised outside the
-contract). A watch whose start RV is too old answers HTTP 200 followed by one ``ERROR``
-event carrying a 410 Status. A list with ``limit`` and ``resourceVersion=N`` but no
-``resourceVersionMatch`` is Exact, as in Kubernetes. ``timeoutSeconds`` ends a watch
+contract). ``fieldSelector`` takes ``metadata.name`` and ``metadata.namespace`` (``=``, ``==``, ``!=``),
+the only selectable fields of a ConfigMap; any other field is refused with the apiserver's 400
+(``"f" is not a known field selector: only "metadata.name", "metadata.namespace"``); for a
+backend without field selectors the server filters itself. A watch whose start RV is too old
+answers HTTP 200 followed by one ``ERROR`` event carrying a 410 Status. A list with ``limit``
+and ``resourceVersion=N`` but no ``resourceVersionMatch`` is Exact, as in Kubernetes. ``timeoutSeconds`` ends a watch
 normally (default 1800 s). DELETE answers ``Status`` Success, as kube-apiserver does for
 ConfigMaps, or (``return_deleted_object``) the deleted object carrying the delete's RV.
 """
@@ -44,8 +49,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from listwatch_conformance.sut.api import Event, Expired, ListWatchError, NotFound, WatchClosed
-from listwatch_conformance.sut.kube import wire
+from listwatch_conformance.model.selectors import FieldRequirement, SelectorError, parse_field_selector
+from listwatch_conformance.sut.api import Event, EventType, Expired, ListWatchError, NotFound, WatchClosed
+from listwatch_conformance.sut.kube import discovery, wire
 
 DEFAULT_WATCH_SECONDS = 1800.0
 PUMP_POLL = 0.2  # how long one next() in a pump thread blocks, so a closed watch is noticed quickly
@@ -86,6 +92,19 @@ def _rv_param(value: str | None) -> int | None:
         return wire.parse_rv(value, "resourceVersion")
     except wire.WireError as exc:
         raise BadRequest(str(exc)) from None
+
+
+def _fields(text: str) -> tuple[FieldRequirement, ...]:
+    """The field selector's requirements; anything but metadata.name and metadata.namespace is the
+    apiserver's 400 (ConfigMaps have no other selectable fields)."""
+    try:
+        return parse_field_selector(text)
+    except SelectorError as exc:
+        raise BadRequest(str(exc)) from None
+
+
+def _selected(fields: tuple[FieldRequirement, ...], obj) -> bool:
+    return all(f.matches(obj) for f in fields)
 
 
 def _int_param(value: str | None, name: str) -> int | None:
@@ -130,8 +149,14 @@ class Server:
         namespace = request.path_params.get("ns")
         q = request.query_params
         label_selector, field_selector = q.get("labelSelector", ""), q.get("fieldSelector", "")
+        fields = _fields(field_selector)
+        # A backend without field selectors gets none, and this server filters: metadata.name and
+        # metadata.namespace never change, so dropping the other keys' items and events is exact.
+        ours = fields if fields and not self.backend.capabilities.field_selectors else ()
+        if ours:
+            field_selector = ""
         if _flag(q.get("watch"), "watch"):
-            return await self.watch(request, namespace, label_selector, field_selector)
+            return await self.watch(request, namespace, label_selector, field_selector, ours)
         rv, match = _rv_param(q.get("resourceVersion")), q.get("resourceVersionMatch") or None
         limit, token = _int_param(q.get("limit"), "limit") or None, q.get("continue") or None
         if _flag(q.get("sendInitialEvents"), "sendInitialEvents"):
@@ -155,7 +180,7 @@ class Server:
         if page.continue_token:
             meta["continue"] = page.continue_token
         return JSONResponse({"kind": "ConfigMapList", "apiVersion": "v1", "metadata": meta,
-                             "items": [wire.object_to_configmap(o) for o in page.items]})
+                             "items": [wire.object_to_configmap(o) for o in page.items if _selected(ours, o)]})
 
     async def create(self, request: Request) -> Response:
         namespace = request.path_params["ns"]
@@ -200,7 +225,8 @@ class Server:
         return JSONResponse(wire.object_to_configmap(obj))
 
     async def _get(self, namespace: str, name: str):
-        page = await self.call(self.backend.list, namespace=namespace, field_selector=f"metadata.name={name}")
+        selector = f"metadata.name={name}" if self.backend.capabilities.field_selectors else ""
+        page = await self.call(self.backend.list, namespace=namespace, field_selector=selector)
         return next((o for o in page.items if o.name == name), None)
 
     @staticmethod
@@ -224,7 +250,7 @@ class Server:
 
     # --- watch ----------------------------------------------------------------------------
     async def watch(self, request: Request, namespace: str | None, label_selector: str,
-                    field_selector: str) -> Response:
+                    field_selector: str, ours: tuple[FieldRequirement, ...] = ()) -> Response:
         q = request.query_params
         rv = _rv_param(q.get("resourceVersion"))
         allow_bookmarks = _flag(q.get("allowWatchBookmarks"), "allowWatchBookmarks")
@@ -244,9 +270,9 @@ class Server:
                                      send_initial_events=send_initial_events)
         except Expired as exc:  # as the watch cache does: HTTP 200, then one ERROR event
             return StreamingResponse(_once(wire.error_line(wire.error_status(exc))), media_type="application/json")
-        return StreamingResponse(self._events(stream, seconds), media_type="application/json")
+        return StreamingResponse(self._events(stream, seconds, ours), media_type="application/json")
 
-    async def _events(self, stream, seconds: float):
+    async def _events(self, stream, seconds: float, ours: tuple[FieldRequirement, ...] = ()):
         """The event lines of one watch until it ends, errs, times out or the client goes."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue = asyncio.Queue()
@@ -275,7 +301,8 @@ class Server:
                                                     f"watch.next() raised {type(exc).__name__}: {exc}")))
                     break
                 if isinstance(event, Event):
-                    put(wire.event_line(event))
+                    if event.type is EventType.BOOKMARK or _selected(ours, event.object):
+                        put(wire.event_line(event))
                 elif event is not None:
                     put(wire.error_line(wire.status(500, "InternalError",
                                                     f"watch.next() returned {event!r}, not an Event")))
@@ -417,8 +444,12 @@ def build_app(backend, *, watch_seconds: float = DEFAULT_WATCH_SECONDS, threads:
     async def healthz(request: Request) -> Response:
         return Response("ok", media_type="text/plain")
 
+    async def discover(request: Request) -> Response:
+        return JSONResponse(discovery.document(request.url.path, request.url.netloc))
+
     return Starlette(lifespan=lifespan, routes=[
         Route("/healthz", healthz, methods=["GET"]),
+        *(Route(path, discover, methods=["GET"]) for path in discovery.PATHS),
         route("/api/v1/configmaps", server.collection, ["GET"]),
         route("/api/v1/namespaces/{ns}/configmaps", server.collection, ["GET"]),
         route("/api/v1/namespaces/{ns}/configmaps", server.create, ["POST"]),
