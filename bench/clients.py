@@ -4,7 +4,7 @@ small the client machine kills each mutant of the zoo. Measurements, not tests.
     python bench/clients.py [--seeds 3] [--shrink-cap 20] [--out bench/results/clients.md]
 
 - reference: the ci profile's settings (150 examples of up to 50 steps, derandomized) against
-  ``reflector`` and ``reflector-watch-list``: wall time, examples, steps (rule calls) and steps/s;
+  ``reflector``, ``reflector-watch-list`` and ``reflector-iterator``: wall time, examples, steps (rule calls) and steps/s;
 - mutants: per mutant, ``--seeds`` seeded runs without shrinking (max_examples=300, 50 steps): the
   median time to the first violation and the guarantee; then one derandomized run with shrinking
   (capped at ``--shrink-cap`` seconds): the shrunk program's length in rule calls.
@@ -29,7 +29,7 @@ from listwatch_conformance.model.guarantees import Violation
 from listwatch_conformance.properties.client_machine import client_machine
 from listwatch_conformance.properties.profiles import PROFILES
 from listwatch_conformance.sut.clients.mutants import MUTANTS
-from listwatch_conformance.sut.clients.reflector import reflector, reflector_watch_list
+from listwatch_conformance.sut.clients.reflector import reflector, reflector_iterator, reflector_watch_list
 from publish import output_path  # bench/publish.py (the script's directory is on sys.path)
 
 KILL = dict(max_examples=300, stateful_step_count=50, deadline=None, database=None, report_multiple_bugs=False,
@@ -75,7 +75,8 @@ def run(machine, run_settings, seed_value=None):
 
 def reference_rows() -> list[str]:
     rows = []
-    for name, factory in (("reflector", reflector), ("reflector-watch-list", reflector_watch_list)):
+    for name, factory in (("reflector", reflector), ("reflector-watch-list", reflector_watch_list),
+                          ("reflector-iterator", reflector_iterator)):
         machine = counting(client_machine(factory))
         seconds, error = run(machine, PROFILES["ci"])
         steps = machine.steps - machine.examples  # the invariant also runs once after initialization

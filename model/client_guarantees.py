@@ -47,12 +47,3 @@ VIOLATIONS.update({
     for g in ClientGuarantee
 })
 
-
-def parse_client_guarantee_names(names: list[str]) -> frozenset[ClientGuarantee]:
-    """The client guarantees named (case-insensitively); ValueError naming the unknown ones."""
-    by_name = {g.name.lower(): g for g in ClientGuarantee}
-    unknown = [n for n in names if n.lower() not in by_name]
-    if unknown:
-        raise ValueError(f"unknown client guarantee {', '.join(map(repr, unknown))}; the client guarantees are: "
-                         f"{', '.join(g.name for g in ClientGuarantee)}")
-    return frozenset(by_name[n.lower()] for n in names)

@@ -3,14 +3,18 @@
 The true history (``model/history.py``) is the server's data; the adversary
 (``sut/clients/adversary.py``) holds every request the client makes until a rule answers it,
 and sends bytes on an open watch only when a rule does. Rules are the server's legal choices
-(CLIENTS.md, "Legal server behaviour"): writes and RV gaps, compaction, answering the client's
-next request honestly or with a legal fault, sending events, bookmarks, blank lines and
-truncated lines, and ending the stream. Checks:
+(CLIENTS.md, "Legal server behaviour"): writes (labelled, so an update can leave the client's
+label selector) and RV gaps, compaction, answering the client's next request honestly, a page at
+a time (continue tokens) or with a legal fault, sending events, bookmarks, blank lines and
+truncated lines, stalls (slowness inside the wait budget), and ending the stream. The client is
+started on a namespace and a label selector drawn at the start; the truth it must show is
+filtered by them, while each request is served by its own path and ``labelSelector``. Checks:
 
 - on every request the client makes (:meth:`ClientMachine._judge`): ResumeFromLastSeen,
   NoRetryAtExpiredRV, TooLargeFallsBack, WatchListSync (a plain watch after a cut streaming list);
 - on the client's view after every step (:meth:`ClientMachine.view_agrees`): ViewAtRV,
-  NoTimeTravel, WatchListSync (synced), StaysAlive / RobustFraming (the loop still runs);
+  NoTimeTravel, WatchListSync (synced), StaysAlive / RobustFraming (the loop still runs),
+  NoDuplicateEvents (an iterator's optional event record, ``sut/clients/api.py``);
 - when the client owes a request (no open stream) and makes none: StaysAlive / RobustFraming;
 - at the end of every example (:meth:`ClientMachine.teardown`): the server turns honest and
   stops writing, and the view must reach the final truth: Converges.
@@ -36,16 +40,25 @@ from listwatch_conformance.model.client_guarantees import REQUEST_LEVEL, ClientG
 from listwatch_conformance.model.guarantees import Violation
 from listwatch_conformance.model.history import History
 from listwatch_conformance.model.objects import Obj
+from listwatch_conformance.model.selectors import Filter, SelectorError
 from listwatch_conformance.properties.config import HARNESS
 from listwatch_conformance.properties.harness import BackendFault, BackendHang, call_all
-from listwatch_conformance.sut.api import Object
+from listwatch_conformance.sut.api import ListWatchError, Object
 from listwatch_conformance.sut.clients.adversary import Adversary, Request, Stream
 from listwatch_conformance.sut.clients.api import ClientCapabilities, ClientView
+from listwatch_conformance.sut.memory import decode_continue, encode_continue
 from listwatch_conformance.sut.kube import wire
 
 NAMESPACES = ("a", "b")
 NAMES = ("a", "b", "c")
 VALUES = ("0", "1")
+LABEL = "x"  # the one label key: writes set it to "0", "1" or leave it off
+LABEL_VALUES = (None, "0", "1")
+# label selectors a client is started with: each form of CLIENTS.md's item 9 (an update that changes
+# the label moves an object out of the selector, which arrives as DELETED)
+SELECTORS = ("", "x=1", "x!=1", "x", "!x", "x in (0)")
+STALL_SLICE = 0.05  # a stall slice, as a fraction of the wait budget (slowness stays well inside it)
+MAX_STALLS = 2
 FIRST_RV = 1  # the RV of the empty store: Kubernetes RVs start above 0, and "0" means "any" on the wire
 SETTLE_ROUNDS = 12  # requests answered honestly at the end before Converges gives up
 
@@ -64,6 +77,10 @@ def _obj(o: Obj) -> Object:
     return Object(o.namespace, o.name, dict(o.labels), o.value, o.rv)
 
 
+def _labels(label: str | None) -> dict[str, str]:
+    return {} if label is None else {LABEL: label}
+
+
 def _bookmark_line(rv: int, end: bool = False) -> bytes:
     meta: dict = {"resourceVersion": str(rv)}
     if end:
@@ -73,6 +90,15 @@ def _bookmark_line(rv: int, end: bool = False) -> bytes:
 
 def _event_line(kind: str, o: Obj, rv: int | None = None) -> bytes:
     return wire.json_line({"type": kind, "object": wire.object_to_configmap(attrs.evolve(_obj(o), rv=rv or o.rv))})
+
+
+def _limit(r: Request) -> int:
+    text = r.query.get("limit", "")
+    return int(text) if text.isdigit() else 0
+
+
+CONTINUE_EXPIRED = ("The provided continue parameter is too old to display a consistent list result. You can start a "
+                    "new list without the continue parameter.")
 
 
 def _rv_text(rv: str) -> str:
@@ -107,7 +133,7 @@ class OpenWatch:
     end_bookmark: bool  # a streaming list: the initial-events-end bookmark at ``r0`` is owed after them
     r0: int
     next_write: int  # index in the history of the first write not yet considered for this stream
-    namespace: str | None
+    filter: Filter  # what the request asked for (its path's namespace, its labelSelector)
     sent_initial: int = 0  # synthetic ADDED events sent so far
     given: list[int] = attrs.Factory(list)  # RVs given to the client on this stream (the one before it first)
     blank_from: int | None = None  # index in ``given`` of the RV given just before the first blank line
@@ -142,7 +168,8 @@ class ClientMachine(RuleBasedStateMachine):
         self.log = History()
         self.rv_now = FIRST_RV  # the server's current RV: the last write's, or higher (other resources write too)
         self.compacted = 0  # a watch from N < compacted is expired
-        self.namespace: str | None = None
+        self.filter = Filter()  # what the client was started on: the truth it must show is filtered by it
+        self.stalls = 0  # slowness rules used in this example (each costs wall time)
         self.pending: Request | None = None  # the request taken from the adversary and not yet answered
         self.watch: OpenWatch | None = None
         self.given_rv: int | None = None  # the newest RV the client was given (ResumeFromLastSeen)
@@ -161,6 +188,8 @@ class ClientMachine(RuleBasedStateMachine):
         # if it dies now, RobustFraming (not StaysAlive) names it
         self.framing_sent = False
         self.resume_ok: set[int] | None = None  # RVs a plain watch may resume from after a dropped stream
+        self.events_read = 0  # how much of an iterator's event record was checked (NoDuplicateEvents)
+        self.yielded: dict[tuple[str, str, int], int] = {}  # (namespace, name, rv) -> its index in the record
 
     # --- verdicts -------------------------------------------------------------------------
     def _violate(self, guarantee: CG, subject: str, problem: str, *, expected: object, observed: object) -> None:
@@ -195,10 +224,16 @@ class ClientMachine(RuleBasedStateMachine):
 
     # --- the truth ------------------------------------------------------------------------
     def _visible(self, o: Obj | None) -> bool:
-        return o is not None and (self.namespace is None or o.namespace == self.namespace)
+        return self.filter.matches(o)
 
     def _state(self, rv: int) -> dict[tuple[str, str], Object]:
+        """The truth the client must show at ``rv``: filtered by what it was started on."""
         return {k: _obj(o) for k, o in self.log.state_at(rv).items() if self._visible(o)}
+
+    def _served(self, rv: int, flt: Filter) -> list[Obj]:
+        """What the server serves at ``rv`` to a request with ``flt``, in key order (etcd's)."""
+        return sorted((o for o in self.log.state_at(rv).values() if flt.matches(o)),
+                      key=lambda o: (o.namespace, o.name))
 
     def _write(self, key: tuple[str, str], new: Obj | None) -> None:
         self.rv_now += 1
@@ -276,16 +311,75 @@ class ClientMachine(RuleBasedStateMachine):
             self.last_fault = fault
         self._await_request()
 
-    def _list_answer(self, rv: int) -> None:
-        items = sorted(self._state(rv).values(), key=lambda o: (o.namespace, o.name))
-        doc = {"kind": "ConfigMapList", "apiVersion": "v1", "metadata": {"resourceVersion": str(rv)},
-               "items": [wire.object_to_configmap(o) for o in items]}
-        note(f"server: list at RV {rv}: {[f'{o.namespace}/{o.name}@{o.rv}' for o in items]}")
+    def _request_filter(self, r: Request) -> Filter:
+        return Filter(r.namespace, r.query.get("labelSelector", ""))
+
+    def _bad_request(self, r: Request) -> str | None:
+        """Why the apiserver would answer ``r`` 400 BadRequest, if it would."""
+        try:
+            self._request_filter(r)
+        except SelectorError as exc:
+            return f"unable to parse requirement: {exc}"
+        if r.query.get("continue") and r.rv:
+            return "specifying resource version is not allowed when using continue"
+        if r.query.get("continue"):
+            try:
+                decode_continue(r.query["continue"])
+            except ListWatchError:
+                return "continue key is not valid"
+        return None
+
+    def _list_answer(self, r: Request, rv: int, page: int | None = None) -> None:
+        """Answer the list ``r`` at ``rv`` (a continue token's snapshot goes on after its last key);
+        with ``page``, at most that many items and a continue token if more remain."""
+        items = self._served(rv, self._request_filter(r))
+        if r.query.get("continue"):
+            _, last = decode_continue(r.query["continue"])
+            items = [o for o in items if (o.namespace, o.name) > last]
+        more = page is not None and len(items) > page
+        if more:
+            items = items[:page]
+        meta = {"resourceVersion": str(rv)}
+        if more:
+            meta["continue"] = encode_continue(rv, (items[-1].namespace, items[-1].name))
+        doc = {"kind": "ConfigMapList", "apiVersion": "v1", "metadata": meta,
+               "items": [wire.object_to_configmap(_obj(o)) for o in items]}
+        note(f"server: list at RV {rv}: {[f'{o.namespace}/{o.name}@{o.rv}' for o in items]}"
+             + (" and a continue token" if more else ""))
+        if more:  # a page: nothing complete was given yet
+            return self._answer(200, doc, fault="a list page")
         self.given_rv = rv
         self.expired_rv = None
         self.cut_watch_list = False
         self.complete_state_given = True
         self._answer(200, doc, fault="a list")
+
+    def _respond_list(self, r: Request, stale: int, page: int | None) -> None:
+        """A list, as the apiserver serves it (API concepts, "Resource versions" and "Retrieving large
+        results sets in chunks"): a continue token pages its first page's snapshot, or 410 once
+        compacted; RV "0" is the watch cache (possibly ``stale`` writes behind, ``limit`` ignored)
+        unless ``page`` plays a server without one; ``limit`` with RV N and no resourceVersionMatch is
+        an exact read (410 below the compaction); otherwise the current state."""
+        token = r.query.get("continue")
+        if token:
+            at, _ = decode_continue(token)
+            if at < self.compacted:
+                return self._answer(410, wire.status(410, "Expired", CONTINUE_EXPIRED), fault="HTTP 410 (continue)")
+            return self._list_answer(r, at, page)
+        numeric = int(r.rv) if r.rv.isdigit() else None
+        if r.rv == "0" and page is None:
+            k = max(0, len(self.log.rvs) - stale)
+            at = self.rv_now if stale == 0 else (self.log.rv_before(k) or FIRST_RV)
+            return self._list_answer(r, at)
+        if numeric is not None and numeric > self.rv_now:
+            return self._too_large(r.rv)
+        match = r.query.get("resourceVersionMatch")
+        if numeric and (match == "Exact" or (match is None and _limit(r))):
+            if numeric < self.compacted:
+                return self._answer(410, wire.status(410, "Expired", f"too old resource version: {numeric} "
+                                                                     f"({self.compacted})"), fault="HTTP 410 (list)")
+            return self._list_answer(r, numeric, page)
+        return self._list_answer(r, self.rv_now, page)
 
     def _too_large(self, rv: str) -> None:
         self.too_large_rv = rv
@@ -299,7 +393,7 @@ class ClientMachine(RuleBasedStateMachine):
         stream = self.adversary.open_stream(r)
         self.pending = None
         self.watch = OpenWatch(r, stream, r.allow_bookmarks, start, initial or [], end_bookmark, start,
-                               self.log.count_at(start), r.namespace,
+                               self.log.count_at(start), self._request_filter(r),
                                given=[self.given_rv] if self.given_rv is not None else [])
         note(f"server: watch open at RV {start}" + (f", {len(initial or [])} initial events" if initial is not None else ""))
 
@@ -307,27 +401,31 @@ class ClientMachine(RuleBasedStateMachine):
         self.expired_rv = rv if self.expired_rv is None else max(rv, self.expired_rv)
 
     # --- rules: the start -----------------------------------------------------------------
-    @initialize(namespace=st.sampled_from((None, "a")),
+    @initialize(namespace=st.sampled_from((None, "a")), label_selector=st.sampled_from(SELECTORS),
                 objects=st.lists(st.tuples(st.sampled_from(NAMESPACES), st.sampled_from(NAMES),
-                                           st.sampled_from(VALUES)), max_size=4, unique_by=lambda o: o[:2]))
-    def start(self, namespace, objects):
-        """Write ``objects`` (namespace, name, value), then start the client on ``namespace``."""
-        self.namespace = namespace
-        for ns, name, value in objects:
-            self._write((ns, name), Obj(ns, name, {}, value, 0))
+                                           st.sampled_from(VALUES), st.sampled_from(LABEL_VALUES)),
+                                 max_size=4, unique_by=lambda o: o[:2]))
+    def start(self, namespace, objects, label_selector=""):
+        """Write ``objects`` (namespace, name, value, the value of label ``x`` or None), then start the
+        client on ``namespace`` and ``label_selector``."""
+        self.filter = Filter(namespace, label_selector)
+        for ns, name, value, *label in objects:
+            self._write((ns, name), Obj(ns, name, _labels(label[0] if label else None), value, 0))
         try:
-            self.client.start(self.adversary.url, namespace, "")
+            self.client.start(self.adversary.url, namespace, label_selector)
         except Exception as exc:  # noqa: BLE001
             raise ClientFault(f"client start() raised {type(exc).__name__}: {exc}") from exc
         self._await_request()
 
     # --- rules: writes --------------------------------------------------------------------
     @rule(namespace=st.sampled_from(NAMESPACES), name=st.sampled_from(NAMES),
-          value=st.sampled_from((*VALUES, None)))
-    def write(self, namespace, name, value):
-        """Create or update ``namespace/name`` with ``value``; delete it (if it exists) for None."""
+          value=st.sampled_from((*VALUES, None)), label=st.sampled_from(LABEL_VALUES))
+    def write(self, namespace, name, value, label=None):
+        """Create or update ``namespace/name`` with ``value`` and label ``x`` set to ``label`` (None: no
+        label); delete it (if it exists) for value None. A label change can move it out of the client's
+        selector: the client gets DELETED with its last state, at the write's RV."""
         if value is not None:
-            self._write((namespace, name), Obj(namespace, name, {}, value, 0))
+            self._write((namespace, name), Obj(namespace, name, _labels(label), value, 0))
         elif (namespace, name) in self.log.current:
             self._write((namespace, name), None)
 
@@ -357,19 +455,17 @@ class ClientMachine(RuleBasedStateMachine):
                 missing = wire.status(404, "NotFound", f'configmaps "{r.name}" not found')
                 return self._answer(404, missing, fault="a 404")
             return self._answer(200, wire.object_to_configmap(_obj(o)))
+        bad = self._bad_request(r)
+        if bad is not None:
+            return self._answer(400, wire.status(400, "BadRequest", bad), fault="HTTP 400")
         numeric = int(r.rv) if r.rv.isdigit() else None
         if r.kind == "list":
-            if r.rv == "0":
-                k = max(0, len(self.log.rvs) - stale)
-                at = self.rv_now if stale == 0 else (self.log.rv_before(k) or FIRST_RV)
-                return self._list_answer(at)
-            if numeric is not None and numeric > self.rv_now:
-                return self._too_large(r.rv)
-            return self._list_answer(self.rv_now)
+            return self._respond_list(r, stale, None)
+        flt = self._request_filter(r)
         if r.kind == "watch-list":
             if numeric is not None and numeric > self.rv_now:
                 return self._too_large(r.rv)
-            objs = sorted((o for o in self.log.state_at(self.rv_now).values() if self._visible(o)),
+            objs = sorted((o for o in self.log.state_at(self.rv_now).values() if flt.matches(o)),
                           key=lambda o: o.rv, reverse=order == "descending")
             return self._open(r, initial=objs, end_bookmark=True, start=self.rv_now)
         # a plain watch
@@ -377,9 +473,18 @@ class ClientMachine(RuleBasedStateMachine):
             if numeric < self.compacted:
                 return self._expired_at_start(r, numeric)
             return self._open(r, initial=None, end_bookmark=False, start=numeric)
-        objs = sorted((o for o in self.log.state_at(self.rv_now).values() if self._visible(o)),
+        objs = sorted((o for o in self.log.state_at(self.rv_now).values() if flt.matches(o)),
                       key=lambda o: o.rv, reverse=order == "descending")
         return self._open(r, initial=objs, end_bookmark=False, start=self.rv_now)
+
+    @precondition(lambda self: self._pending("list") and _limit(self.pending) > 0
+                  and self._bad_request(self.pending) is None)
+    @rule(size=st.integers(1, 2))
+    def respond_page(self, size):
+        """Answer a list that has a ``limit`` with at most ``size`` items, and a continue token if more
+        remain (a server may return fewer items than ``limit``: ListOptions.limit). At RV "0" this is
+        an apiserver without a watch cache, which pages from etcd at the current RV."""
+        self._respond_list(self.pending, 0, min(size, _limit(self.pending)))
 
     def _expired_at_start(self, r: Request, rv: int) -> None:
         """As the watch cache: 200, one ERROR event with a 410 Status, then the end."""
@@ -423,7 +528,7 @@ class ClientMachine(RuleBasedStateMachine):
         w = self.watch
         owed = []
         for write in self.log.writes[w.next_write:]:
-            before, after = self._visible(write.prev), self._visible(write.new)
+            before, after = w.filter.matches(write.prev), w.filter.matches(write.new)
             if after:
                 owed.append(("MODIFIED" if before else "ADDED", write.new, write.rv))
             elif before:
@@ -451,7 +556,7 @@ class ClientMachine(RuleBasedStateMachine):
         while w.next_write < len(self.log.writes):
             write = self.log.writes[w.next_write]
             w.next_write += 1
-            before, after = self._visible(write.prev), self._visible(write.new)
+            before, after = w.filter.matches(write.prev), w.filter.matches(write.new)
             if not (before or after) or write.rv <= w.position:
                 continue
             if after:
@@ -498,9 +603,27 @@ class ClientMachine(RuleBasedStateMachine):
     def _owed_live_after(self, w: OpenWatch) -> int | None:
         """The RV of the first live event this stream still owes, if any."""
         for write in self.log.writes[w.next_write:]:
-            if write.rv > w.position and (self._visible(write.prev) or self._visible(write.new)):
+            if write.rv > w.position and (w.filter.matches(write.prev) or w.filter.matches(write.new)):
                 return write.rv
         return None
+
+    @precondition(lambda self: (self.pending is not None or self.watch is not None) and self.stalls < MAX_STALLS)
+    @rule(slices=st.integers(1, 4), bookmarks=st.booleans())
+    def stall(self, slices, bookmarks):
+        """Slowness (CLIENTS.md item 7): hold the pending request's answer (late headers), or keep the
+        open stream silent, for ``slices`` twentieths of the wait budget. With ``bookmarks`` (on a stream
+        that asked for them, past its initial phase) each twentieth ends with a bookmark at the stream's
+        position: a silence broken only by bookmarks. Never longer than the wait budget; at most
+        ``MAX_STALLS`` per example, since each costs wall time."""
+        self.stalls += 1
+        for _ in range(slices):
+            time.sleep(STALL_SLICE * HARNESS.wait_budget)  # the silence is the behaviour under test
+            w = self.watch
+            if bookmarks and w is not None and w.bookmarks and not w.initial_phase and w.position <= self.rv_now:
+                w.stream.send(_bookmark_line(w.position))
+                note(f"server: BOOKMARK@{w.position}")
+                self._given(w.position)
+        self.last_fault = "a stall"
 
     @precondition(_streaming)
     @rule()
@@ -534,8 +657,8 @@ class ClientMachine(RuleBasedStateMachine):
         if w.initial:
             return _event_line("ADDED", w.initial[0])
         for write in self.log.writes[w.next_write:]:
-            if write.rv > w.position and (self._visible(write.prev) or self._visible(write.new)):
-                kind = "DELETED" if not self._visible(write.new) else "MODIFIED"
+            if write.rv > w.position and (w.filter.matches(write.prev) or w.filter.matches(write.new)):
+                kind = "DELETED" if not w.filter.matches(write.new) else "MODIFIED"
                 return _event_line(kind, write.new or write.prev, write.rv)
         return _bookmark_line(self.rv_now)
 
@@ -589,7 +712,25 @@ class ClientMachine(RuleBasedStateMachine):
         elif self.synced_seen:
             self._violate(CG.WatchListSync, "the client's synced signal", "synced went back to False",
                           expected="synced stays True", observed="synced=False")
+        self._check_events(view)
         self._check_view(view)
+
+    def _check_events(self, view: ClientView) -> None:
+        """NoDuplicateEvents, for an iterator that keeps the contract's optional event record."""
+        if view.events is None or self.plan.caps.cache:
+            return
+        for index in range(self.events_read, len(view.events)):
+            e = view.events[index]
+            key = (e.namespace, e.name, e.rv)
+            if key in self.yielded:
+                earlier = view.events[self.yielded[key]]
+                self._violate(CG.NoDuplicateEvents, f"event {index} of the iterator",
+                              f"{e.namespace}/{e.name} at RV {e.rv} was yielded before (event {self.yielded[key]})",
+                              expected=f"one event for {e.namespace}/{e.name}@{e.rv}: {earlier.type}",
+                              observed=f"{earlier.type} then {e.type}")
+                break
+            self.yielded[key] = index
+        self.events_read = len(view.events)
 
     def _check_view(self, view: ClientView) -> None:
         if view.rv is None:

@@ -3,7 +3,7 @@
 ``pytest properties --client MODULE:NAME`` (or a built-in short name, ``reflector``) checks the
 client adapter ``NAME()`` returns (``sut/clients/api.py``): the client machine runs a campaign
 (one shrunk counterexample per broken guarantee) and the test fails with the first broken
-guarantee, the others as notes. With ``--client`` the server conformance tests (those using the
+guarantee, the others as notes, rendered as server runs are (the shared ``ConformanceCheck``). With ``--client`` the server conformance tests (those using the
 ``sut`` fixture) are deselected, so one command gives a client's whole verdict; without it the
 client tests skip. ``--guarantee`` accepts the client guarantees' names too; ``--reproduce``
 replays one counterexample.
@@ -11,28 +11,24 @@ replays one counterexample.
 
 from __future__ import annotations
 
-import shlex
+import json
 
-import attrs
 import pytest
 
 from listwatch_conformance.model.client_guarantees import REQUEST_LEVEL, ClientGuarantee as CG
-from listwatch_conformance.properties.campaign import reproduce_blob, run_campaign
-from listwatch_conformance.properties.config import HARNESS
-from listwatch_conformance.properties.harness import BackendFault, BackendHang
-from listwatch_conformance.properties.profiles import conformance_settings, profile_name
+from listwatch_conformance.properties.plugin import ConformanceCheck
+from listwatch_conformance.properties.report import CLIENT_RECORD_KEY
+from listwatch_conformance.properties.stash import CLIENT_KEY, CLIENT_SELECTED
 from listwatch_conformance.sut.clients.loading import ClientSpecError, probe_client, resolve_client
-
-CLIENT_KEY = pytest.StashKey[tuple]()  # (--client value, factory, capabilities, info) or None
-CLIENT_SELECTED = pytest.StashKey[frozenset]()  # client guarantees named with --guarantee (empty: all)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("listwatch", "list-watch conformance")
     group.addoption("--client", default=None, metavar="CLIENT",
                     help="check a client library instead of a backend: a built-in name (reflector, kubernetes-informer, "
-                         "kubernetes-watch, reflector-watch-list, kubectl-wait, kubectl-wait-watch-list) or "
-                         "MODULE:NAME, where NAME() returns a fresh adapter implementing sut/clients/api.py")
+                         "kubernetes-watch, reflector-watch-list, reflector-iterator, kubectl-wait, "
+                         "kubectl-wait-watch-list) or MODULE:NAME, where NAME() returns a fresh adapter implementing "
+                         "sut/clients/api.py")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -68,58 +64,42 @@ def client(pytestconfig: pytest.Config):
     return chosen
 
 
-@attrs.define
-class ClientConformanceCheck:
-    """Runs a campaign of the client machine and turns its outcome into the test's verdict."""
+class ClientConformanceCheck(ConformanceCheck):
+    """:class:`~listwatch_conformance.properties.plugin.ConformanceCheck` for the client machine: the
+    same campaign, rendering, rerun line and report record, with the client guarantees and ``--client``."""
 
-    request: pytest.FixtureRequest
+    record_key = CLIENT_RECORD_KEY
+    nothing_checked = "none of the selected guarantees is a client guarantee checked by the machine"
 
-    def run(self, machine_for, settings=None):
+    def checked(self, capabilities=None) -> frozenset[CG]:
         config = self.request.config
-        checked = config.stash[CLIENT_SELECTED] or frozenset(CG) - {CG.BoundedRetries}
-        if not checked:
-            pytest.skip("none of the selected guarantees is a client guarantee")
+        checked = (config.stash[CLIENT_SELECTED] or frozenset(CG)) - {CG.BoundedRetries}
         chosen = config.stash[CLIENT_KEY]
-        if chosen is not None and not chosen[2].observable_view:
+        if checked and chosen is not None and not chosen[2].observable_view:
             checked &= REQUEST_LEVEL  # its view is not observable: only its requests are judged
             if not checked:
                 pytest.skip("the client's view is not observable (observable_view=False): only its requests are "
                             f"judged, for {', '.join(sorted(g.name for g in REQUEST_LEVEL))}")
-        campaign = run_campaign(machine_for, checked, settings or conformance_settings(),
-                                first_only=config.getoption("maxfail") == 1,
-                                reproduce=config.getoption("--reproduce"))
-        if campaign.replayed_clean:
-            reporter = config.pluginmanager.get_plugin("terminalreporter")
-            if reporter is not None:
-                reporter.write_line("\n--reproduce: the example no longer fails")
-        if isinstance(campaign.fault, (BackendFault, BackendHang)):
-            notes = [n for n in getattr(campaign.fault, "__notes__", []) if "@reproduce_failure" not in n]
-            pytest.fail("\n".join([str(campaign.fault), *notes,
-                                   self.rerun_line(reproduce_blob(getattr(campaign.fault, "__notes__", [])))]),
-                        pytrace=False)
-        if campaign.fault is not None:
-            raise campaign.fault
-        if campaign.findings:
-            first, *others = campaign.findings
-            violation = first.violation
-            violation.__notes__ = [n for n in getattr(violation, "__notes__", []) if "@reproduce_failure" not in n]
-            violation.add_note(self.rerun_line(first.reproduce))
-            for other in others:
-                violation.add_note(f"\nAlso broken: {other.violation}\n" + "\n".join(other.program)
-                                   + f"\n{self.rerun_line(other.reproduce)}")
-            raise violation
-        return campaign
+        return checked
 
-    def rerun_line(self, blob: str | None) -> str:
-        if blob is None:
-            return "(Hypothesis gave no reproduce blob for this failure; rerun the same command)"
-        config = self.request.config
-        args = ["pytest", self.request.node.nodeid, "--client", config.getoption("--client"),
-                "--hypothesis-profile", profile_name()]
-        if config.getoption("--wait-budget") is not None:
-            args += ["--wait-budget", str(HARNESS.wait_budget)]
-        args.append(f"--reproduce={blob}")
-        return f"Rerun exactly this counterexample: {shlex.join(args)}"
+    def run(self, machine_for, capabilities=None, settings=None):
+        return super().run(machine_for, capabilities, settings)
+
+    def _target_options(self) -> list[str]:
+        return ["--client", self.request.config.getoption("--client")]
+
+    def record_bounded_retries(self, fault: str, violation) -> None:
+        """BoundedRetries is a rate measured by its own test, not a campaign: its verdict for the report."""
+        findings = [] if violation is None else [{
+            "guarantee": violation.guarantee.name, "message": str(violation).split("\n")[0],
+            "expected": violation.expected_text, "observed": violation.observed_text, "text": violation.render(),
+            "program": [f"persistent fault {fault!r} for the test's window"], "reproduce": None,
+            "rerun": f"pytest {self.request.node.nodeid} --client {self.request.config.getoption('--client')}",
+            "flaky": False}]
+        record = {"test": self.request.node.nodeid, "checked": [CG.BoundedRetries.name], "complete": True,
+                  "passed": [] if findings else [CG.BoundedRetries.name], "fault": None, "searches": [],
+                  "findings": findings}
+        self.request.node.user_properties.append((self.record_key, json.dumps(record)))
 
 
 @pytest.fixture

@@ -22,8 +22,8 @@ from listwatch_conformance.properties.campaign import PROGRAM_HEADING, Campaign,
 from listwatch_conformance.properties.config import HARNESS
 from listwatch_conformance.properties.harness import BackendFault, BackendHang
 from listwatch_conformance.properties.profiles import conformance_settings, profile_name
-from listwatch_conformance.properties.report import RECORD_KEY, SessionInfo, write_report
-from listwatch_conformance.properties.stash import BACKEND_INFO, SELECTED, SUT_KEY
+from listwatch_conformance.properties.report import CLIENT_RECORD_KEY, RECORD_KEY, ClientInfo, SessionInfo, write_report
+from listwatch_conformance.properties.stash import BACKEND_INFO, CLIENT_KEY, CLIENT_SELECTED, SELECTED, SUT_KEY
 from listwatch_conformance.properties.verdicts import applicable, parse_guarantee_names
 
 
@@ -60,6 +60,8 @@ class ConformanceCheck:
     """Runs a campaign for one test and turns its outcome into the test's verdict."""
 
     request: pytest.FixtureRequest
+    record_key = RECORD_KEY  # the user property its campaign record goes under, for the report
+    nothing_checked = "none of the selected guarantees applies to this backend's capabilities"
 
     def checked(self, capabilities) -> frozenset[G]:
         selected = self.request.config.stash[SELECTED] or frozenset(G)
@@ -70,10 +72,10 @@ class ConformanceCheck:
         config = self.request.config
         checked = self.checked(capabilities)
         if not checked:
-            pytest.skip("none of the selected guarantees applies to this backend's capabilities")
+            pytest.skip(self.nothing_checked)
         campaign = run_campaign(machine_for, checked, settings or conformance_settings(), first_only=config.getoption("maxfail") == 1,
                                 reproduce=config.getoption("--reproduce"))
-        self.request.node.user_properties.append((RECORD_KEY, json.dumps(self._record(campaign))))
+        self.request.node.user_properties.append((self.record_key, json.dumps(self._record(campaign))))
         if campaign.replayed_clean:
             reporter = config.pluginmanager.get_plugin("terminalreporter")
             if reporter is not None:
@@ -103,18 +105,23 @@ class ConformanceCheck:
         if blob is None:
             return "(Hypothesis gave no reproduce blob for this failure; rerun the same command)"
         config = self.request.config
-        args = ["pytest", *self._test_argument(), "--sut", config.getoption("--sut"),
-                "--hypothesis-profile", profile_name()]
+        args = ["pytest", *self._test_argument(), *self._target_options(), "--hypothesis-profile", profile_name()]
         if config.getoption("--wait-budget") is not None:
             args += ["--wait-budget", str(HARNESS.wait_budget)]
-        for option in _BACKEND_OPTIONS:  # the backend must be the same one (never the token: logs are read)
+        args.append(f"--reproduce={blob}")
+        return f"Rerun exactly this counterexample: {shlex.join(args)}"
+
+    def _target_options(self) -> list[str]:
+        """The options that choose what is checked: the backend, the same one (never the token: logs are read)."""
+        config = self.request.config
+        args = ["--sut", config.getoption("--sut")]
+        for option in _BACKEND_OPTIONS:
             value = config.getoption(option, None)
             if value is True:
                 args.append(option)
             elif value not in (None, False):
                 args += [option, str(value)]
-        args.append(f"--reproduce={blob}")
-        return f"Rerun exactly this counterexample: {shlex.join(args)}"
+        return args
 
     def _test_argument(self) -> list[str]:
         """This test, as an argument that selects it from the directory pytest was started in."""
@@ -158,11 +165,13 @@ class _ReportWriter:
     """Collects the records of conformance tests (on the controller, under xdist) and writes the report."""
 
     def __init__(self, config: pytest.Config, path: Path):
-        self.config, self.path, self.records = config, path, []
+        self.config, self.path, self.records, self.client_records = config, path, [], []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "call":
             self.records.extend(json.loads(value) for key, value in report.user_properties if key == RECORD_KEY)
+            self.client_records.extend(json.loads(value) for key, value in report.user_properties
+                                       if key == CLIENT_RECORD_KEY)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         config = self.config
@@ -172,7 +181,9 @@ class _ReportWriter:
             selected=config.stash[SELECTED], profile=profile_name(),
             settings=conformance_settings(), seed=config.getoption("hypothesis_seed", None),
             wait_budget=HARNESS.wait_budget, exit_status=int(exitstatus))
-        json_path, md_path = write_report(self.path, info, self.records)
+        chosen = config.stash.get(CLIENT_KEY, None)
+        client = None if chosen is None else ClientInfo(chosen[0], chosen[3], chosen[2], config.stash[CLIENT_SELECTED])
+        json_path, md_path = write_report(self.path, info, self.records, client, self.client_records)
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.write_line(f"conformance report: {json_path} and {md_path}")

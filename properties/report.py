@@ -21,6 +21,11 @@ Schema ``listwatch-conformance-report/1`` (additions keep the number; changes bu
                     stopped_because, found}], findings: [counterexample...]}
     counterexample  {guarantee, test, message, expected, observed, text, program: [lines],
                     reproduce: blob, rerun: command line, flaky}
+    client          only with --client: {client: the --client value, name?, version?,
+                    capabilities: the adapter's ClientCapabilities, selected, guarantees: one
+                    entry per client guarantee (CLIENTS.md) as above, runs: as above (a
+                    BoundedRetries test is a run with one check and no searches)}; the server's
+                    guarantees are then not-run, and ``outcome`` covers both
 """
 
 from __future__ import annotations
@@ -34,11 +39,13 @@ from pathlib import Path
 import attrs
 import hypothesis
 
+from listwatch_conformance.model.client_guarantees import ClientGuarantee
 from listwatch_conformance.model.guarantees import Guarantee as G
 from listwatch_conformance.properties.verdicts import not_applicable_reason
 
 SCHEMA = "listwatch-conformance-report/1"
 RECORD_KEY = "listwatch-conformance"  # the user property carrying a test's campaign record
+CLIENT_RECORD_KEY = "listwatch-conformance-client"  # the same for a client run (the report's client section)
 SUITE = "listwatch-conformance"
 
 
@@ -62,18 +69,34 @@ def _suite_version() -> str:
         return "unknown (not installed)"
 
 
-def _status(g: G, info: SessionInfo, runs: list[dict]) -> dict:
+@attrs.frozen
+class ClientInfo:
+    """The client under test (``--client``), for the report's client section."""
+
+    spec: str
+    info: Mapping[str, str]
+    capabilities: object
+    selected: frozenset
+
+
+def _client_not_applicable(g: ClientGuarantee, capabilities) -> str | None:
+    if g is ClientGuarantee.NoDuplicateEvents and capabilities.cache:
+        return "cache: an informer's store is checked, not its callbacks (CLIENTS.md)"
+    return None
+
+
+def _status(g, info, runs: list[dict], reason: str | None = None) -> dict:
     entry: dict = {"name": g.name, "meaning": g.meaning, "counterexamples": []}
     for run in runs:
         entry["counterexamples"] += [dict(f, test=run["test"]) for f in run["findings"] if f["guarantee"] == g.name]
-    reason = not_applicable_reason(g, info.capabilities)
     if entry["counterexamples"]:
         entry["status"] = "failed"
     elif reason:
         entry.update(status="not-applicable", reason=reason)
     elif info.selected and g not in info.selected:
         entry.update(status="not-selected", reason="not named with --guarantee")
-    elif runs and all(g.name in run["passed"] for run in runs if g.name in run["checked"]):
+    elif any(g.name in run["checked"] for run in runs) and all(g.name in run["passed"] for run in runs
+                                                               if g.name in run["checked"]):
         entry["status"] = "passed"
     else:
         faults = [run["fault"] for run in runs if run["fault"]]
@@ -83,14 +106,19 @@ def _status(g: G, info: SessionInfo, runs: list[dict]) -> dict:
     return entry
 
 
-def build_report(info: SessionInfo, runs: list[dict]) -> dict:
-    """The report document for a session whose conformance tests recorded ``runs``."""
-    guarantees = [_status(g, info, runs) for g in G]
-    statuses = {e["status"] for e in guarantees}
-    outcome = ("failed" if "failed" in statuses else "error" if any(r["fault"] for r in runs)
-               else "not-run" if not runs else "passed")
+def build_report(info: SessionInfo, runs: list[dict], client: ClientInfo | None = None,
+                 client_runs: list[dict] = ()) -> dict:
+    """The report document for a session whose conformance tests recorded ``runs`` (and, with
+    ``--client``, whose client tests recorded ``client_runs``)."""
+    guarantees = [_status(g, info, runs, not_applicable_reason(g, info.capabilities)) for g in G]
+    client_guarantees = [] if client is None else [
+        _status(g, client, list(client_runs), _client_not_applicable(g, client.capabilities)) for g in ClientGuarantee]
+    every_run = [*runs, *client_runs]
+    statuses = {e["status"] for e in [*guarantees, *client_guarantees]}
+    outcome = ("failed" if "failed" in statuses else "error" if any(r["fault"] for r in every_run)
+               else "not-run" if not every_run else "passed")
     s = info.settings
-    return {
+    report = {
         "schema": SCHEMA,
         "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "suite": {"name": SUITE, "version": _suite_version()},
@@ -106,6 +134,11 @@ def build_report(info: SessionInfo, runs: list[dict]) -> dict:
         "guarantees": guarantees,
         "runs": runs,
     }
+    if client is not None:
+        report["client"] = {"client": client.spec, **client.info, "capabilities": attrs.asdict(client.capabilities),
+                            "selected": sorted(g.name for g in client.selected), "guarantees": client_guarantees,
+                            "runs": list(client_runs)}
+    return report
 
 
 def render_markdown(report: dict) -> str:
@@ -114,8 +147,10 @@ def render_markdown(report: dict) -> str:
     title = backend.get("name") or backend["sut"]
     if backend.get("version"):
         title += f" {backend['version']}"
+    client = report.get("client")
+    show_server = client is None or bool(report["runs"])  # with --client alone, the server's part is all not-run
     counts: dict[str, int] = {}
-    for entry in report["guarantees"]:
+    for entry in [*(report["guarantees"] if show_server else []), *(client["guarantees"] if client else [])]:
         counts[entry["status"]] = counts.get(entry["status"], 0) + 1
     hyp = report["hypothesis"]
     lines = [
@@ -128,35 +163,47 @@ def render_markdown(report: dict) -> str:
         f"- Hypothesis {hyp['version']}, profile `{hyp['profile']}` (max_examples={hyp['max_examples']}, "
         f"stateful_step_count={hyp['stateful_step_count']}, derandomize={hyp['derandomize']}, "
         f"seed={hyp['seed']}); wait budget {report['wait_budget']} s",
-        f"- Generated {report['generated']}", "",
-        "## Capabilities", "", "| capability | declared |", "|---|---|",
-        *(f"| {k} | {v} |" for k, v in report["capabilities"].items()), "",
-        "## Guarantees", "", "| guarantee | verdict | meaning |", "|---|---|---|",
+        f"- Generated {report['generated']}",
     ]
-    for entry in report["guarantees"]:
+    if show_server:
+        lines += _verdict_sections(report, "")
+    if client is not None:
+        name = " ".join(filter(None, (client.get("name"), client.get("version")))) or client["client"]
+        lines += ["", f"## Client: {name}", "", f"- Client: `--client {client['client']}`"]
+        lines += _verdict_sections(client, "#")
+    return "\n".join(lines) + "\n"
+
+
+def _verdict_sections(part: dict, deeper: str) -> list[str]:
+    """Capabilities, verdicts, runs and counterexamples of the server part or the client part."""
+    lines = ["", f"#{deeper}# Capabilities", "", "| capability | declared |", "|---|---|",
+             *(f"| {k} | {v} |" for k, v in part["capabilities"].items()), "",
+             f"#{deeper}# Guarantees", "", "| guarantee | verdict | meaning |", "|---|---|---|"]
+    for entry in part["guarantees"]:
         verdict = entry["status"] + (f" ({entry['reason']})" if entry.get("reason") else "")
         lines.append(f"| {entry['name']} | {verdict} | {entry['meaning']} |")
-    runs = report["runs"]
+    runs = part["runs"]
     if runs:
-        lines += ["", "## Runs", "", "| test | searches | examples | seconds | verdicts |", "|---|---|---|---|---|"]
+        lines += ["", f"#{deeper}# Runs", "", "| test | searches | examples | seconds | verdicts |", "|---|---|---|---|---|"]
         for run in runs:
             searches = run["searches"]
             verdict = run["fault"] or (f"{len(run['findings'])} broken" if run["findings"] else "all passed")
             lines.append(f"| `{run['test']}` | {len(searches)} | {sum(s['examples'] for s in searches)} | "
                          f"{sum(s['seconds'] for s in searches):.1f} | {verdict} |")
-    failures = [c for entry in report["guarantees"] for c in entry["counterexamples"]]
+    failures = [c for entry in part["guarantees"] for c in entry["counterexamples"]]
     if failures:
-        lines += ["", "## Counterexamples"]
+        lines += ["", f"#{deeper}# Counterexamples"]
         for c in failures:
-            lines += ["", f"### {c['guarantee']}" + (" (flaky: did not fail again on replay)" if c["flaky"] else ""),
+            lines += ["", f"##{deeper}# {c['guarantee']}" + (" (flaky: did not fail again on replay)" if c["flaky"] else ""),
                       "", f"{c['message']}", "", f"- expected: `{c['expected']}`", f"- observed: `{c['observed']}`",
                       "", "Shrunk program:", "", "```python", *c["program"], "```", "", c["rerun"]]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
-def write_report(path: Path, info: SessionInfo, runs: list[dict]) -> tuple[Path, Path]:
+def write_report(path: Path, info: SessionInfo, runs: list[dict], client: ClientInfo | None = None,
+                 client_runs: list[dict] = ()) -> tuple[Path, Path]:
     """Write the JSON report to ``path`` and its Markdown to ``path`` with suffix .md."""
-    report = build_report(info, runs)
+    report = build_report(info, runs, client, client_runs)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2) + "\n")
     md = path.with_suffix(".md") if path.suffix != ".md" else path.with_name(path.name + ".md")

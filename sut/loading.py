@@ -6,7 +6,7 @@ import importlib
 import importlib.util
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from listwatch_conformance.sut.api import Capabilities
@@ -38,22 +38,31 @@ def _fail(problem: str) -> SutError:
 
 def resolve_factory(spec: str) -> Callable[[], object]:
     """The factory named by ``spec`` (a built-in name or MODULE:NAME)."""
-    target = BUILTIN.get(spec, spec)
+    return resolve_named(spec, option="--sut", what="backend", builtin=BUILTIN, fail=_fail)
+
+
+def resolve_named(spec: str, *, option: str, what: str, builtin: Mapping[str, str],
+                  fail: Callable[[str], Exception]) -> Callable[[], object]:
+    """The callable that ``option``'s value ``spec`` names: a key of ``builtin`` or MODULE:NAME.
+
+    Shared by ``--sut`` and ``--client``; ``fail(problem)`` makes the one-paragraph error (the
+    problem, then the option's usage)."""
+    target = builtin.get(spec, spec)
     module_name, sep, attr = target.partition(":")
     if not sep or not module_name or not attr:
-        raise _fail(f"--sut {spec!r} is neither a built-in backend nor of the form MODULE:NAME.")
-    _refuse_bare_own_name(spec, module_name, attr)
+        raise fail(f"{option} {spec!r} is neither a built-in {what} nor of the form MODULE:NAME.")
+    _refuse_bare_own_name(spec, module_name, attr, option, fail)
     try:
         module = _import_here_too(module_name)
     except ImportError as exc:
-        raise _fail(f"--sut {spec!r}: cannot import module {module_name!r} ({exc}).") from None
+        raise fail(f"{option} {spec!r}: cannot import module {module_name!r} ({exc}).") from None
     except Exception as exc:  # noqa: BLE001 - the user's module failed while importing
-        raise _fail(f"--sut {spec!r}: importing {module_name!r} raised {type(exc).__name__}: {exc}.") from None
+        raise fail(f"{option} {spec!r}: importing {module_name!r} raised {type(exc).__name__}: {exc}.") from None
     factory = getattr(module, attr, None)
     if factory is None:
-        raise _fail(f"--sut {spec!r}: module {module_name!r} has no attribute {attr!r}.")
+        raise fail(f"{option} {spec!r}: module {module_name!r} has no attribute {attr!r}.")
     if not callable(factory):
-        raise _fail(f"--sut {spec!r}: {module_name}.{attr} is a {type(factory).__name__}, not callable.")
+        raise fail(f"{option} {spec!r}: {module_name}.{attr} is a {type(factory).__name__}, not callable.")
     return factory
 
 
@@ -77,7 +86,8 @@ def _import_here_too(module_name: str):
             raise
 
 
-def _refuse_bare_own_name(spec: str, module_name: str, attr: str) -> None:
+def _refuse_bare_own_name(spec: str, module_name: str, attr: str, option: str,
+                          fail: Callable[[str], Exception]) -> None:
     """``sut.mutants:X`` in a checkout (where the checkout is on sys.path) would import this suite's
     own folder a second time under its folder name: a second copy of every module beside
     ``listwatch_conformance.sut``, with its own classes and its own started servers."""
@@ -93,8 +103,8 @@ def _refuse_bare_own_name(spec: str, module_name: str, attr: str) -> None:
     own = importlib.import_module(f"listwatch_conformance.{top}")
     if {Path(p).resolve() for p in found.submodule_search_locations} & {Path(p).resolve() for p in own.__path__}:
         right = f"listwatch_conformance.{module_name}:{attr}"
-        raise _fail(f"--sut {spec!r} names this suite's own folder {top}/ by its folder name; the suite's modules "
-                    f"are imported as listwatch_conformance.{top}, so write --sut {right}.")
+        raise fail(f"{option} {spec!r} names this suite's own folder {top}/ by its folder name; the suite's "
+                   f"modules are imported as listwatch_conformance.{top}, so write {option} {right}.")
 
 
 def probe_capabilities(spec: str, factory: Callable[[], object]) -> Capabilities:

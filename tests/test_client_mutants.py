@@ -9,7 +9,7 @@ from hypothesis.stateful import run_state_machine_as_test
 from listwatch_conformance.model.guarantees import Violation
 from listwatch_conformance.properties.client_machine import client_machine
 from listwatch_conformance.sut.clients.mutants import MUTANTS
-from listwatch_conformance.sut.clients.reflector import reflector, reflector_watch_list
+from listwatch_conformance.sut.clients.reflector import reflector, reflector_iterator, reflector_watch_list
 
 pytestmark = pytest.mark.slow  # minutes in all: CI runs it (-m ""), the local loop does not
 
@@ -54,7 +54,8 @@ def test_client_mutant_is_killed_with_the_right_guarantee(mutant):
     assert type(violation).__name__ == f"{violation.guarantee.name}Violation"
 
 
-@pytest.mark.parametrize("factory", [reflector, reflector_watch_list], ids=["reflector", "reflector-watch-list"])
+@pytest.mark.parametrize("factory", [reflector, reflector_watch_list, reflector_iterator],
+                         ids=["reflector", "reflector-watch-list", "reflector-iterator"])
 def test_reference_reflector_passes(factory):
     """A short search (the full ci-profile run is `pytest properties --client reflector`)."""
     quick = settings(KILL_SETTINGS, max_examples=40)

@@ -43,19 +43,36 @@ For a raw event iterator (``capabilities.cache`` False) the adapter *is* the use
 library documents: it folds ADDED/MODIFIED/DELETED into a dict and, on an error, does what the
 library's documentation tells a user to do. That code is part of what is checked, so it must
 be the documented usage and no more; its docstring names the documentation it follows.
+
+The event record (optional, iterators only): an iterator adapter may also return, in
+``view().events``, every event its user loop received so far, oldest first, as
+:class:`EventRecord` ``(type, namespace, name, rv)`` for ADDED, MODIFIED and DELETED (bookmarks
+and errors are not user events). The record only grows, and is read together with ``rv`` and
+``objects``. With it the suite checks NoDuplicateEvents (no ``(key, rv)`` yielded twice); without
+it (``None``, the default) that guarantee is not checked. Informers leave it ``None``: their
+callbacks may repeat after a relist by design, and their store is what is checked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 import attrs
 
 from listwatch_conformance.sut.api import Object
 
 Key = tuple[str, str]  # (namespace, name)
+
+
+class EventRecord(NamedTuple):
+    """One event an iterator yielded to its user."""
+
+    type: str  # ADDED, MODIFIED or DELETED
+    namespace: str
+    name: str
+    rv: int  # the object's RV as yielded (a DELETED carries the delete's RV)
 
 
 @attrs.frozen
@@ -89,6 +106,9 @@ class ClientView:
     synced: bool  # its has-synced signal (raw iterators: first list / initial state done)
     alive: bool  # its loop is still running
     error: BaseException | None = attrs.field(default=None, eq=False)  # what ended it, if it ended
+    # iterators only: the events yielded to the user so far, oldest first (the module docstring)
+    events: tuple[EventRecord, ...] | None = attrs.field(default=None, eq=False,
+                                                         converter=lambda e: None if e is None else tuple(e))
 
 
 @runtime_checkable

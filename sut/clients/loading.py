@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 
 from listwatch_conformance.sut.clients.api import ClientCapabilities
+from listwatch_conformance.sut.loading import resolve_named
 
 BUILTIN = {
     "reflector": "listwatch_conformance.sut.clients.reflector:reflector",
     "reflector-watch-list": "listwatch_conformance.sut.clients.reflector:reflector_watch_list",
+    "reflector-iterator": "listwatch_conformance.sut.clients.reflector:reflector_iterator",
     "kubernetes-informer": "listwatch_conformance.sut.clients.official:shared_informer",
     "kubernetes-watch": "listwatch_conformance.sut.clients.official:watch_stream",
     "kubectl-wait": "listwatch_conformance.sut.clients.kubectl:kubectl_wait",
@@ -40,22 +41,7 @@ def _fail(problem: str) -> ClientSpecError:
 
 def resolve_client(spec: str) -> Callable[[], object]:
     """The adapter factory named by ``spec`` (a built-in name or MODULE:NAME)."""
-    target = BUILTIN.get(spec, spec)
-    module_name, sep, attr = target.partition(":")
-    if not sep or not module_name or not attr:
-        raise _fail(f"--client {spec!r} is neither a built-in client nor of the form MODULE:NAME.")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise _fail(f"--client {spec!r}: cannot import module {module_name!r} ({exc}).") from None
-    except Exception as exc:  # noqa: BLE001 - the user's module failed while importing
-        raise _fail(f"--client {spec!r}: importing {module_name!r} raised {type(exc).__name__}: {exc}.") from None
-    factory = getattr(module, attr, None)
-    if factory is None:
-        raise _fail(f"--client {spec!r}: module {module_name!r} has no attribute {attr!r}.")
-    if not callable(factory):
-        raise _fail(f"--client {spec!r}: {module_name}.{attr} is a {type(factory).__name__}, not callable.")
-    return factory
+    return resolve_named(spec, option="--client", what="client", builtin=BUILTIN, fail=_fail)
 
 
 def probe_client(spec: str, factory: Callable[[], object]) -> tuple[ClientCapabilities, dict[str, str]]:

@@ -13,10 +13,13 @@ import re
 from collections.abc import Iterator
 
 from listwatch_conformance.model.client_guarantees import ClientGuarantee as CG
-from listwatch_conformance.sut.clients.reflector import Reflector, StatusError
+from listwatch_conformance.sut.clients.api import EventRecord
+from listwatch_conformance.sut.clients.reflector import TEST_SIZED, Reflector, StatusError
+from urllib3.exceptions import ReadTimeoutError
+
 from listwatch_conformance.sut.kube import wire
 
-FAST = dict(backoff_base=0.001, backoff_cap=0.01)
+FAST = TEST_SIZED
 
 
 class ResumeFromListRV(Reflector):
@@ -179,6 +182,51 @@ class UnsyncsOnRelist(Reflector):
         super().list()
 
 
+class SelectorDroppedOnRelist(Reflector):
+    """The label selector is sent on the first list and on watches, but a relist forgets it: objects
+    outside the selector enter the store (a list-options copy that drops the selector, as in
+    client-go's tweakListOptions misuse)."""
+
+    def list_params(self, rv: str, limit: int = 0) -> dict[str, str]:
+        params = super().list_params(rv, limit)
+        if getattr(self, "listed", False):
+            params.pop("labelSelector", None)
+        self.listed = True
+        return params
+
+
+class DropsContinuePage(Reflector):
+    """The first page of a list is taken as the whole list: ``metadata.continue`` is ignored, so
+    everything past the page is missing (a pager that reads only one page)."""
+
+    def get_json(self, params: dict[str, str]) -> dict:
+        doc = super().get_json(params)
+        (doc.get("metadata") or {}).pop("continue", None)
+        return doc
+
+
+class SilenceIsFatal(Reflector):
+    """Reads have a short timeout (0.12 s, under the 1 s wait budget's stalls; like the official
+    client's ``_request_timeout`` passed to a watch) and a read timeout ends the loop: a slow answer or a
+    silence with no bookmark kills the client."""
+
+    read_timeout = 0.12
+    survived = (StatusError, ValueError)  # a timed-out read escapes the loop
+
+    def on_stream_error(self, exc: BaseException) -> None:
+        if isinstance(exc, (ReadTimeoutError, TimeoutError)):
+            raise RuntimeError(f"watch read timed out: {exc}")
+
+
+class RelistReplaysAdded(Reflector):
+    """An iterator that, on every (re)list, yields ADDED for each listed object, also those its user
+    already got (list-then-watch helpers that turn a list into ADDED events each time): after a relist
+    the user sees the same (key, RV) twice."""
+
+    def record_replace(self, objects, rv: str) -> None:
+        self._events.extend(EventRecord("ADDED", o.namespace, o.name, o.rv) for o in objects)
+
+
 class NoBackoff(Reflector):
     """Never sleeps between attempts: a hot loop under a persistent fault (D2, D3)."""
 
@@ -209,11 +257,17 @@ MUTANTS = {
     _fast(PartialLineRaises): {CG.RobustFraming},
     _fast(InStreamErrorStops): {CG.RobustFraming},
     _fast(RelistKeepsVanished): {CG.ViewAtRV, CG.Converges},
-    _fast(TooLargeRetriedSameRV): {CG.TooLargeFallsBack},
+    # the same retry after an exact paged list's 410 never ends: the view never converges
+    _fast(TooLargeRetriedSameRV): {CG.TooLargeFallsBack, CG.Converges},
     _fast(StaleRelistAtZero): {CG.NoTimeTravel},
     _fast(BookmarkNotRecorded): {CG.ResumeFromLastSeen},
     _fast(BlankLineRaises): {CG.RobustFraming},
     _fast(UnsyncsOnRelist): {CG.WatchListSync},
     _fast(SyncedBeforeEndBookmark, watch_list=True): {CG.WatchListSync},
     _fast(ResumeFromSyntheticAdded, watch_list=True): {CG.WatchListSync, CG.ResumeFromLastSeen},
+    _fast(SelectorDroppedOnRelist): {CG.ViewAtRV, CG.Converges},
+    # synced on a first page, or a watch from the RV of an incomplete list
+    _fast(DropsContinuePage): {CG.ViewAtRV, CG.Converges, CG.WatchListSync, CG.ResumeFromLastSeen},
+    _fast(SilenceIsFatal): {CG.StaysAlive, CG.RobustFraming},
+    _fast(RelistReplaysAdded, iterator=True): {CG.NoDuplicateEvents},
 }

@@ -9,7 +9,8 @@
   off is not needed: the list returns a model with ``metadata.resource_version``). On an
   ``ApiException`` with status 410 the user lists again and streams from the list's RV, as the
   library's README and ``Watch.stream`` docstring recommend for an expired RV ("re-list");
-  on any other exception the user streams again from ``watch.resource_version``.
+  on any other exception the user streams again from ``watch.resource_version``. It keeps the
+  contract's event record (every event the loop received), so NoDuplicateEvents is checked.
 
 Both report the claimed RV as the library keeps it (the informer's ``_resource_version``; the
 folding user's last RV, recorded together with its dict under the adapter's lock).
@@ -20,7 +21,7 @@ from __future__ import annotations
 import threading
 
 from listwatch_conformance.sut.api import Object
-from listwatch_conformance.sut.clients.api import ClientCapabilities, ClientView
+from listwatch_conformance.sut.clients.api import ClientCapabilities, ClientView, EventRecord
 
 
 def _api(url: str):
@@ -49,7 +50,22 @@ def _version() -> str:
         return "not installed"
 
 
-class SharedInformerAdapter:
+class _Official:
+    """What both adapters share: the library's version, and a bounded stop of a ``Watch`` and the
+    thread that reads it (``SharedInformer.stop()`` joins without a timeout)."""
+
+    def __init__(self) -> None:
+        self.version = _version()
+
+    @staticmethod
+    def _stop_reader(watch, thread: threading.Thread | None) -> None:
+        if watch is not None:
+            watch.stop()
+        if thread is not None:
+            thread.join(4.5)
+
+
+class SharedInformerAdapter(_Official):
     """kubernetes.informer.SharedInformer over ConfigMaps."""
 
     name = "kubernetes SharedInformer"
@@ -57,7 +73,7 @@ class SharedInformerAdapter:
                                       user_restarts=False, max_backoff=5.0)
 
     def __init__(self) -> None:
-        self.version = _version()
+        super().__init__()
         self._informer = None
         self._synced = False
 
@@ -83,14 +99,11 @@ class SharedInformerAdapter:
         inf = self._informer
         if inf is None:
             return
-        inf._stop_event.set()  # SharedInformer.stop() joins without a timeout
-        if inf._watch is not None:
-            inf._watch.stop()
-        if inf._thread is not None:
-            inf._thread.join(4.5)
+        inf._stop_event.set()
+        self._stop_reader(inf._watch, inf._thread)
 
 
-class WatchStreamAdapter:
+class WatchStreamAdapter(_Official):
     """kubernetes.watch.Watch.stream, folded into a dict by the documented user loop."""
 
     name = "kubernetes Watch.stream (user fold)"
@@ -98,7 +111,7 @@ class WatchStreamAdapter:
                                       user_restarts=True, max_backoff=0.0)
 
     def __init__(self) -> None:
-        self.version = _version()
+        super().__init__()
         self._lock = threading.Lock()
         self._objects: dict = {}
         self._rv: str | None = None
@@ -106,6 +119,7 @@ class WatchStreamAdapter:
         self._watch = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        self._events: list[EventRecord] = []  # what the loop below received (the contract's event record)
 
     def start(self, url: str, namespace: str | None, label_selector: str) -> None:
         self._api, self._namespace, self._selector = _api(url), namespace, label_selector
@@ -140,6 +154,7 @@ class WatchStreamAdapter:
                                           **self._kwargs()):
                         obj = _to_object(event["object"])
                         with self._lock:
+                            self._events.append(EventRecord(event["type"], obj.namespace, obj.name, obj.rv))
                             if event["type"] == "DELETED":
                                 self._objects.pop((obj.namespace, obj.name), None)
                             else:
@@ -161,16 +176,14 @@ class WatchStreamAdapter:
 
     def view(self) -> ClientView:
         with self._lock:
-            rv, objects = self._rv, dict(self._objects)
+            rv, objects, events = self._rv, dict(self._objects), tuple(self._events)
         alive = self._thread is not None and self._thread.is_alive()
-        return ClientView(rv=rv, objects=objects, synced=rv is not None, alive=alive, error=self._error)
+        return ClientView(rv=rv, objects=objects, synced=rv is not None, alive=alive, error=self._error,
+                          events=events)
 
     def stop(self) -> None:
         self._stop.set()
-        if self._watch is not None:
-            self._watch.stop()
-        if self._thread is not None:
-            self._thread.join(4.5)
+        self._stop_reader(self._watch, self._thread)
 
 
 def shared_informer() -> SharedInformerAdapter:

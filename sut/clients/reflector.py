@@ -10,8 +10,13 @@ as REFERENCE-clients.md section 1 describes it:
   ``BackoffUntil`` does.
 - LIST at ``relist_rv()``: ``"0"`` first, then the last synced RV, ``""`` only after the last
   list (or streaming list) at that RV failed with Expired (410) or "too large resource version"
-  (504 with a ``ResourceVersionTooLarge`` cause); on those it retries at once with ``""``. No
-  pagination (``PageSize`` 0). A successful list replaces the store and sets the last synced RV.
+  (504 with a ``ResourceVersionTooLarge`` cause); on those it retries at once with ``""``. A
+  successful list replaces the store and sets the last synced RV.
+- Pages as client-go's ``ListPager`` (``tools/pager/pager.go``) under ``reflector.list``: ``limit=500``
+  and ``continue`` until a page has none, the later pages without ``resourceVersion``; a 410 on a
+  continue page falls back to one full list (no limit) at the first page's RV
+  (``FullListIfExpired``). Lists at an RV other than ``""`` and ``"0"`` are not paged, unless the
+  first list at ``"0"`` came back paged (no watch cache: ``paginatedResult``).
 - WATCH from the last synced RV with ``allowWatchBookmarks=true`` and a random
   ``timeoutSeconds`` in [300, 600]. Every event and bookmark sets the last synced RV, together
   with the store (one lock), so ``view()`` never claims an RV its store has not reached.
@@ -51,10 +56,16 @@ from urllib3.connection import HTTPConnection
 from urllib3.exceptions import HTTPError
 
 from listwatch_conformance.sut.api import Object
-from listwatch_conformance.sut.clients.api import ClientCapabilities, ClientView, Key
+from listwatch_conformance.sut.clients.api import ClientCapabilities, ClientView, EventRecord, Key
 from listwatch_conformance.sut.kube import wire
 
 REQUEST_TIMEOUT = 60.0  # a held request may wait for the suite this long (the suite answers much sooner)
+PAGE_SIZE = 500  # client-go's pager default
+# Test-sized settings for the state machine: backoff 1 ms doubling to 10 ms, and no very-short-watch
+# error: whether an empty stream lasted under a second is wall-clock timing, which would make the
+# requests (a relist or a re-watch) depend on load rather than on the program, and Hypothesis's
+# replay nondeterministic. BoundedRetries measures the production settings.
+TEST_SIZED = dict(backoff_base=0.001, backoff_cap=0.01, very_short=0.0)
 
 
 class StatusError(Exception):
@@ -89,11 +100,14 @@ class Reflector:
     capabilities: ClientCapabilities  # set per instance: max_backoff follows the backoff settings
 
     def __init__(self, *, backoff_base: float = 0.8, backoff_cap: float = 30.0, jitter: float = 1.0,
-                 backoff_reset: float = 120.0, very_short: float = 1.0, watch_list: bool = False) -> None:
+                 backoff_reset: float = 120.0, very_short: float = 1.0, watch_list: bool = False,
+                 iterator: bool = False) -> None:
         self.backoff_base, self.backoff_cap, self.jitter = backoff_base, backoff_cap, jitter
         self.backoff_reset, self.very_short, self.watch_list = backoff_reset, very_short, watch_list
-        self.capabilities = ClientCapabilities(cache=True, lists=True, bookmarks=True, watch_list=watch_list,
+        self.iterator = iterator
+        self.capabilities = ClientCapabilities(cache=not iterator, lists=True, bookmarks=True, watch_list=watch_list,
                                                user_restarts=False, max_backoff=backoff_cap * (1 + jitter))
+        self._events: list[EventRecord] = []  # with ``iterator``: what its user was given (the event record)
         self._lock = threading.Lock()
         self._store: dict[Key, Object] = {}
         self._last_sync: str | None = None
@@ -101,6 +115,7 @@ class Reflector:
         self._alive = False
         self._error: BaseException | None = None
         self._unavailable = False  # the last list at last_sync failed with Expired or TooLarge
+        self._paginated = False  # the first list at "0" came back paged (client-go's paginatedResult)
         self._stop = threading.Event()
         self._conn: HTTPConnection | None = None
         self._thread: threading.Thread | None = None
@@ -121,7 +136,8 @@ class Reflector:
     def view(self) -> ClientView:
         with self._lock:
             return ClientView(rv=self._last_sync, objects=dict(self._store), synced=self._synced,
-                              alive=self._alive, error=self._error)
+                              alive=self._alive, error=self._error,
+                              events=tuple(self._events) if self.iterator else None)
 
     def stop(self) -> None:
         self._stop.set()
@@ -151,6 +167,7 @@ class Reflector:
                 self._alive = False
 
     survived: tuple[type[BaseException], ...] = (Exception,)  # errors the outer loop logs and retries after
+    read_timeout = REQUEST_TIMEOUT  # the socket timeout of every request, its body's reads included
 
     def list_and_watch(self) -> None:
         if self.watch_list:
@@ -174,34 +191,75 @@ class Reflector:
     def list(self) -> None:
         rv = self.relist_rv()
         try:
-            doc = self.get_json(self.list_params(rv))
+            doc = self.paged_list(rv)
         except StatusError as exc:
             if not (exc.expired or exc.too_large):
                 raise
             self.on_list_unavailable(rv)
-            doc = self.get_json(self.list_params(self.relist_rv()))
+            doc = self.paged_list(self.relist_rv())
         items = doc.get("items") or []
         list_rv = wire.parse_rv((doc.get("metadata") or {}).get("resourceVersion"), "list")
         objects = [self.to_object(item, "list item") for item in items]
         self._unavailable = False
         self.replace(objects, str(list_rv))
 
+    def page_size(self, rv: str) -> int:
+        """client-go's choice in ``Reflector.list``: page unless the RV is a number and the server never
+        paged the list at "0" (then the watch cache serves it whole)."""
+        return PAGE_SIZE if self._paginated or rv in ("", "0") else 0
+
+    def paged_list(self, rv: str) -> dict:
+        """A list at ``rv`` through the pager: the pages' items joined under the first page's metadata."""
+        limit = self.page_size(rv)
+        params = self.list_params(rv, limit)
+        doc = self.get_json(params)
+        items = list(doc.get("items") or [])
+        while (token := (doc.get("metadata") or {}).get("continue")):
+            if rv == "0":
+                self._paginated = True  # the list at "0" was paged: no watch cache, keep paging
+            try:
+                doc = self.get_json(self.next_page_params(params, token))
+            except StatusError as exc:
+                if not exc.expired:
+                    raise
+                return self.get_json(self.list_params(rv))  # FullListIfExpired: one full list at rv
+            items += doc.get("items") or []
+        return {**doc, "items": items}
+
+    def next_page_params(self, params: dict[str, str], token: str) -> dict[str, str]:
+        """The next page: the same query with ``continue`` and without ``resourceVersion``."""
+        return {**{k: v for k, v in params.items() if k != "resourceVersion"}, "continue": token}
+
     def on_list_unavailable(self, rv: str) -> None:
         self._unavailable = True
 
-    def list_params(self, rv: str) -> dict[str, str]:
+    def list_params(self, rv: str, limit: int = 0) -> dict[str, str]:
         params = {}
         if rv:
             params["resourceVersion"] = rv
+        if limit:
+            params["limit"] = str(limit)
         if self._selector:
             params["labelSelector"] = self._selector
         return params
 
     def replace(self, objects: list[Object], rv: str) -> None:
         with self._lock:
+            self.record_replace(objects, rv)
             self._store = {(o.namespace, o.name): o for o in objects}
             self._last_sync = rv
             self._synced = True
+
+    def record_replace(self, objects: list[Object], rv: str) -> None:
+        """As an iterator, a (re)list yields only what changed since the store: ADDED or MODIFIED for a
+        new object or RV, DELETED (at the list's RV) for a vanished one. Called under the lock."""
+        listed = {(o.namespace, o.name): o for o in objects}
+        for key, o in listed.items():
+            old = self._store.get(key)
+            if old is None or old.rv != o.rv:
+                self._events.append(EventRecord("ADDED" if old is None else "MODIFIED", o.namespace, o.name, o.rv))
+        for key in self._store.keys() - listed.keys():
+            self._events.append(EventRecord("DELETED", key[0], key[1], int(rv)))
 
     # --- watch ----------------------------------------------------------------------------
     def watch_rv(self) -> str:
@@ -265,6 +323,7 @@ class Reflector:
             return
         o = self.to_object(obj, f"{kind} event")
         with self._lock:
+            self._events.append(EventRecord(kind, o.namespace, o.name, o.rv))
             if kind == "DELETED":
                 self._store.pop((o.namespace, o.name), None)
             else:
@@ -348,7 +407,7 @@ class Reflector:
     def _connect(self, params: dict[str, str]) -> tuple[HTTPConnection, urllib3.HTTPResponse]:
         if self._stop.is_set():
             raise Stopped()
-        conn = HTTPConnection(self._host, self._port, timeout=REQUEST_TIMEOUT)
+        conn = HTTPConnection(self._host, self._port, timeout=self.read_timeout)
         self._conn = conn
         if self._stop.is_set():
             raise Stopped()
@@ -389,15 +448,19 @@ class Reflector:
                 buffer += chunk
                 *complete, buffer = buffer.split(b"\n")
                 yield from complete
-        except (HTTPError, OSError):
+        except (HTTPError, OSError) as exc:
             if self._stop.is_set():
                 raise Stopped() from None
-            # client-go: "Unexpected EOF during watch stream event decoding": the watch ends
+            self.on_stream_error(exc)
         finally:
             self._close_connection(conn)
         if self._stop.is_set():
             raise Stopped()
         yield from self.partial_line(buffer)
+
+    def on_stream_error(self, exc: BaseException) -> None:
+        """A watch body's read failed (dropped, timed out): the watch ends, as client-go's "Unexpected
+        EOF during watch stream event decoding" does, and the loop watches again."""
 
     def partial_line(self, buffer: bytes) -> Iterator[bytes]:
         """What becomes of an incomplete last line when the stream ends: nothing (it is dropped)."""
@@ -433,15 +496,22 @@ class Reflector:
 
 
 def reflector() -> Reflector:
-    """The reference reflector with test-sized backoff (1 ms doubling to 10 ms, jitter 1.0)."""
-    return Reflector(backoff_base=0.001, backoff_cap=0.01)
+    """The reference reflector with test-sized settings (``TEST_SIZED``)."""
+    return Reflector(**TEST_SIZED)
+
+
+def reflector_iterator() -> Reflector:
+    """The reference reflector as an event iterator (``cache`` False) that keeps the event record: a
+    relist yields only what changed, so NoDuplicateEvents holds; test-sized settings."""
+    return Reflector(**TEST_SIZED, iterator=True)
 
 
 def reflector_watch_list() -> Reflector:
-    """The reference reflector with the streaming list (WatchListClient) on, test-sized backoff."""
-    return Reflector(backoff_base=0.001, backoff_cap=0.01, watch_list=True)
+    """The reference reflector with the streaming list (WatchListClient) on, test-sized settings."""
+    return Reflector(**TEST_SIZED, watch_list=True)
 
 
 # BoundedRetries measures the backoff users get: client-go's 800 ms doubling to 30 s.
 reflector.production = Reflector  # type: ignore[attr-defined]
 reflector_watch_list.production = lambda: Reflector(watch_list=True)  # type: ignore[attr-defined]
+reflector_iterator.production = lambda: Reflector(iterator=True)  # type: ignore[attr-defined]
