@@ -23,7 +23,8 @@ class ClientGuarantee(enum.Enum):
     ResumeFromLastSeen = ("a plain watch resumes from the newest RV the client was given by a live event, a "
                           "bookmark or a completed (streaming) list; never older, never a synthetic ADDED's")
     NoRetryAtExpiredRV = "after a 410 for a watch from RV r, the client never watches from r (or below the compaction) again"
-    TooLargeFallsBack = "after 'too large resource version' for RV r, the next (streaming) list is a consistent read (RV unset)"
+    TooLargeFallsBack = ("after 'too large resource version' for RV r, the next (streaming) list is a consistent read "
+                         "(RV unset), or the same request again honouring the 504's Retry-After (at most 10 times)")
     BoundedRetries = "under a persistent fault the client makes at most 25 requests in 5 s"
     RobustFraming = "a truncated line, a blank line or an in-stream error never reaches the user and never ends the loop"
     StaysAlive = "after any legal server behaviour the client is still watching (or its documented user restart is)"

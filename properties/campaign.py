@@ -26,13 +26,14 @@ from collections.abc import Callable
 import attrs
 import hypothesis
 from hypothesis import reproduce_failure
-from hypothesis.errors import DidNotReproduce, FlakyFailure
+from hypothesis.errors import DidNotReproduce, FlakyFailure, FlakyStrategyDefinition
 from hypothesis.stateful import RuleBasedStateMachine, get_state_machine_test
 from hypothesis.statistics import collector
 
 from listwatch_conformance.model.guarantees import Guarantee as G
 from listwatch_conformance.model.guarantees import Violation
 from listwatch_conformance.properties.config import HARNESS
+from listwatch_conformance.properties.harness import BackendFault
 
 _BLOB = re.compile(r"@reproduce_failure\('(?P<version>[^']+)', b'(?P<blob>[^']+)'\)")
 _HEADING = re.compile(r"^(Falsifying example|Failing test case)\b")
@@ -172,10 +173,26 @@ def _attempt(test: Callable[[], None], stats: list[dict]) -> tuple[Finding | Non
     try:
         with collector.with_value(stats.append):
             test()
+    except FlakyStrategyDefinition as exc:
+        return None, _nondeterministic(exc)
     except BaseException as exc:  # noqa: BLE001 - sorted: a verdict, or the campaign's end
         finding = _finding(exc)
         return finding, (None if finding else exc)
     return None, None
+
+
+def _nondeterministic(exc: FlakyStrategyDefinition) -> BackendFault:
+    """Hypothesis ran a program again and the rules possible at some step differed: what the system
+    under test did depended on more than the program (for a client: on timers, or on a wait budget
+    too short for the machine's load). No verdict can be trusted then, so none is given."""
+    fault = BackendFault(
+        "the system under test behaved differently when Hypothesis ran the same program again "
+        "(FlakyStrategyDefinition), so the search cannot go on. For a client, its requests must follow "
+        "from the server's answers alone: a wall-clock timer in the client, or a machine so loaded that "
+        "the client misses the wait budget on one run and not on the next, breaks that. Try a larger "
+        f"--wait-budget; if it persists, the client is timing-dependent. Hypothesis said: {str(exc).splitlines()[0]}")
+    fault.__cause__ = exc
+    return fault
 
 
 def _replay(test: Callable[[], None], blob: str) -> Callable[[], None]:

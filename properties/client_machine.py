@@ -105,6 +105,31 @@ def _rv_text(rv: str) -> str:
     return repr(rv) if rv in ("", "0") else rv
 
 
+def _request_key(r: Request) -> tuple:
+    """What makes two requests the same request: its kind, path and query (not its timeout)."""
+    return r.kind, r.path, tuple(sorted((k, v) for k, v in r.query.items() if k != "timeoutSeconds"))
+
+
+@attrs.frozen
+class TooLargeRetry:
+    """A 504 "too large resource version" sent with Retry-After. client-go's rest client retries such
+    a response itself (rest/request.go: a 429 or 5xx with Retry-After, after that many seconds, up to
+    ``maxRetries`` = 10 times) before the Reflector sees the error and lists with RV unset; so the same
+    request again, no sooner than Retry-After and at most 10 times in a row, is no TooLargeFallsBack."""
+
+    MAX_RETRIES = 10
+
+    request_key: tuple
+    seconds: float
+    answered: float  # time.monotonic() when the 504 was sent
+    count: int  # retries of this request already made
+
+    def allows(self, r: Request) -> bool:
+        # a request arrives after the client got the 504 and slept: load only makes it later
+        return (_request_key(r) == self.request_key and self.count < self.MAX_RETRIES
+                and r.time - self.answered >= self.seconds)
+
+
 @attrs.frozen
 class Plan:
     """What the client's capabilities let the machine draw, decided in one place."""
@@ -175,6 +200,7 @@ class ClientMachine(RuleBasedStateMachine):
         self.given_rv: int | None = None  # the newest RV the client was given (ResumeFromLastSeen)
         self.expired_rv: int | None = None  # a watch from it got 410 and no list completed since
         self.too_large_rv: str | None = None  # a (streaming) list at it got TooLarge; the next must be ""
+        self.too_large_retry: TooLargeRetry | None = None  # that 504 asked for a retry (Retry-After)
         self.cut_watch_list = False  # the last streaming list was cut before its end bookmark
         self.complete_state_given = False  # a list or an initial-events-end bookmark reached the client
         self.last_fault = "start"  # what the server did last that ended a request or a stream
@@ -275,10 +301,20 @@ class ClientMachine(RuleBasedStateMachine):
     def _judge(self, r: Request) -> None:
         subject = f"request {r!r}"
         if r.kind in ("list", "watch-list"):
+            retry, self.too_large_retry = self.too_large_retry, None
             if self.too_large_rv is not None and r.rv != "":
+                if retry is not None and retry.allows(r):
+                    note(f"a retry of the 504's request after its Retry-After ({retry.count} of at most "
+                         f"{TooLargeRetry.MAX_RETRIES})")
+                    self.too_large_retry = retry  # the next 504 for it carries the count on
+                    return
+                wanted = "resourceVersion unset (a consistent read)" + (
+                    f", or the same request again no sooner than its Retry-After ({retry.seconds} s) and at most "
+                    f"{TooLargeRetry.MAX_RETRIES} times" if retry is not None else "")
                 self._violate(CG.TooLargeFallsBack, subject,
                               f"after 'too large resource version' for RV {_rv_text(self.too_large_rv)}",
-                              expected="resourceVersion unset (a consistent read)", observed=f"resourceVersion={_rv_text(r.rv)}")
+                              expected=wanted, observed=f"resourceVersion={_rv_text(r.rv)}"
+                              + (f", {r.time - retry.answered:.2f} s after the 504" if retry is not None else ""))
             self.too_large_rv = None
             return
         if r.kind != "watch":
@@ -381,13 +417,21 @@ class ClientMachine(RuleBasedStateMachine):
             return self._list_answer(r, numeric, page)
         return self._list_answer(r, self.rv_now, page)
 
-    def _too_large(self, rv: str) -> None:
+    def _too_large(self, rv: str, retry_after: bool = True) -> None:
+        """504 "too large resource version" for the pending (streaming) list at ``rv``. The watch cache
+        sends it with ``retryAfterSeconds: 1`` (a Retry-After header); the etcd3 store without (0)."""
         self.too_large_rv = rv
-        doc = wire.status(504, "Timeout", f"Too large resource version: {rv}, current: {self.rv_now}",
-                          details={"causes": [{"reason": "ResourceVersionTooLarge",
-                                               "message": "Too large resource version"}],
-                                   "retryAfterSeconds": 1})
-        self._answer(504, doc, (("Retry-After", "1"),), fault="504 too large resource version")
+        details: dict = {"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}]}
+        if retry_after:
+            details["retryAfterSeconds"] = 1
+        doc = wire.status(504, "Timeout", f"Too large resource version: {rv}, current: {self.rv_now}", details=details)
+        if retry_after:
+            earlier = self.too_large_retry
+            count = earlier.count + 1 if earlier is not None and earlier.request_key == _request_key(self.pending) else 0
+            self.too_large_retry = TooLargeRetry(_request_key(self.pending), 1, time.monotonic(), count)
+        else:
+            self.too_large_retry = None
+        self._answer(504, doc, (("Retry-After", "1"),) if retry_after else (), fault="504 too large resource version")
 
     def _open(self, r: Request, *, initial: list[Obj] | None, end_bookmark: bool, start: int) -> None:
         stream = self.adversary.open_stream(r)
@@ -517,10 +561,11 @@ class ClientMachine(RuleBasedStateMachine):
         self._answer(code, wire.status(code, reason, f"the adversary answers {code}"), headers, fault=f"HTTP {code}")
 
     @precondition(lambda self: self._pending("list", "watch-list") and self.pending.rv not in ("", "0"))
-    @rule()
-    def too_large(self):
-        """A lagging apiserver (HA) is behind the requested RV: 504 "too large resource version"."""
-        self._too_large(self.pending.rv)
+    @rule(retry_after=st.booleans())
+    def too_large(self, retry_after=True):
+        """A lagging apiserver (HA) is behind the requested RV: 504 "too large resource version", from
+        the watch cache with Retry-After (``retry_after``), or from etcd without."""
+        self._too_large(self.pending.rv, retry_after)
 
     # --- rules: the open stream -------------------------------------------------------------
     def _owed_live(self) -> list[tuple[str, Obj, int]]:

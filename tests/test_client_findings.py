@@ -85,44 +85,6 @@ def test_shared_informer_waits_after_a_failed_list():
 # --- kubectl (client-go), the anchor: request-level guarantees only (its view is not observable) ---
 
 KUBECTL = kubectl_version()
-TooLargeFallsBack = VIOLATIONS[CG.TooLargeFallsBack]
-
-
-@pytest.mark.skipif(kubectl_path() is None, reason="kubectl is not installed (Debian package kubectl)")
-@pytest.mark.xfail(strict=True, raises=TooLargeFallsBack,
-                   reason=f"kubectl {KUBECTL}: a 504 'Too large resource version' carries Retry-After: 1, as "
-                          "kube-apiserver sends it (responsewriters ErrorNegotiated copies retryAfterSeconds); "
-                          "client-go's rest client re-sends the same list at the same RV after 1 s (rest/request.go "
-                          "checkWait: 429 and 5xx with Retry-After, up to 10 times) before the Reflector sees the "
-                          "error and lists with RV unset")
-def test_kubectl_wait_lists_again_at_the_too_large_rv():
-    state = client_machine(kubectl_wait)()
-    try:
-        state.start(namespace="a", objects=[("a", "a", "0")])  # client: GET configmaps/a
-        state.respond(stale=0, order="ascending")  # the object; client: list at RV "0"
-        state.respond(stale=0, order="ascending")  # list at RV 2; client: watch from 2
-        state.respond(stale=0, order="ascending")  # the watch opens at RV 2
-        state.end_stream(how="internal-error")  # in-stream 500: backoff, then a list at RV 2
-        state.too_large()  # 504 with Retry-After: 1; client: the same list at RV 2, a second later
-    finally:
-        state.teardown()  # raises the first violation seen
-
-
-@pytest.mark.skipif(kubectl_path() is None, reason="kubectl is not installed (Debian package kubectl)")
-@pytest.mark.xfail(strict=True, raises=TooLargeFallsBack,
-                   reason=f"kubectl {KUBECTL} with KUBE_FEATURE_WatchListClient=true: the same rest-client retry "
-                          "of a 504 with Retry-After, for the streaming list restarted at the last synced RV")
-def test_kubectl_wait_watch_list_streams_again_at_the_too_large_rv():
-    state = client_machine(kubectl_wait_watch_list)()
-    try:
-        state.start(namespace="a", objects=[("a", "a", "0")])  # client: GET configmaps/a
-        state.respond(stale=0, order="ascending")  # the object; client: a streaming list (RV unset)
-        state.respond(stale=0, order="ascending")  # it opens at RV 2
-        state.send_events(count=2)  # ADDED a/a, then the initial-events-end bookmark at RV 2
-        state.end_stream(how="internal-error")  # in-stream 500: backoff, then a streaming list at RV 2
-        state.too_large()  # 504 with Retry-After: 1; client: the same streaming list at RV 2, a second later
-    finally:
-        state.teardown()  # raises the first violation seen
 
 
 @pytest.mark.skipif(not KUBECTL.startswith("v1.20."),
