@@ -74,9 +74,11 @@ aheads = st.integers(1, 3).map(Ahead)
 # a watch's start modes, a quarter each: from a state (rv=None or 0), from an RV handed out, from the
 # future (Ahead), or around the edge of the declared history (OldestRetained)
 from_state = st.sampled_from((None, 0))
-# mostly pages of one, the smallest page that leaves a remainder to continue: with a choice of the
-# sizes one and two alike, few lists had a remainder that a later list_next could meet
-limits = st.sampled_from((1, 1, 1, 2))
+# half pages of one, the smallest page that leaves a remainder to continue: with a choice of the
+# sizes one and two alike, few lists had a remainder that a later list_next could meet. Pages of two
+# and three span both namespaces more often (a continue token must carry the last item's namespace as
+# well as its name); 0 asks for no limit, as in Kubernetes (the apiserver paginates for limit > 0 only).
+limits = st.sampled_from((1, 1, 1, 2, 3, 0))
 paginated = st.integers(0, 2)  # which paginated list in progress list_next continues: 0 is the oldest
 
 
@@ -115,8 +117,11 @@ class Compacted(int):
         return f"Compacted({int(self)})"
 
 
-# -1 first: C-1 is where watches and exact lists part ways (a watch may replay, an exact list must not)
-compaction_edges = st.sampled_from((-1, -2, 0, 1)).map(Compacted)
+# -1 first: C-1 is where watches and exact lists part ways (a watch may replay, an exact list must not);
+# C next: an exact list there must be served (while C is within the declared history). The derandomized
+# search draws the first elements far more often than the last (in 150 ci examples, C-2 35 times, C once,
+# when C came third), so the order decides which edges a search meets at all.
+compaction_edges = st.sampled_from((-1, 0, -2, 1)).map(Compacted)
 lower_compactions = st.sampled_from((-1, -2)).map(Compacted)  # compact() below the last compaction
 # a list's rv=N spelled with the contract's default meaning (None) or by name
 not_older_than = st.sampled_from((None, "NotOlderThan"))
