@@ -6,6 +6,8 @@ values so objects enter and leave selectors often.
 
 from __future__ import annotations
 
+import base64
+
 from hypothesis import strategies as st
 
 NAMESPACES = ("ns1", "ns10")
@@ -80,6 +82,12 @@ from_state = st.sampled_from((None, 0))
 # well as its name); 0 asks for no limit, as in Kubernetes (the apiserver paginates for limit > 0 only).
 limits = st.sampled_from((1, 1, 1, 2, 3, 0))
 paginated = st.integers(0, 2)  # which paginated list in progress list_next continues: 0 is the oldest
+# Continue tokens no backend handed out, one for each ``paginated`` value (list_next sends one when it has
+# nothing to continue): not base64, base64 of no JSON, JSON of the wrong shape. Kubernetes refuses such a
+# token with 400 "continue key is not valid" (k8s.io/apiserver/pkg/storage: ErrGenericInvalidKey), its API
+# reference says "the server may reject a continue value it does not recognize": a ListWatchError here.
+FORGED_TOKENS = ("not a token", base64.urlsafe_b64encode(b"{").decode(),
+                 base64.urlsafe_b64encode(b'{"rv": 1, "after": 1}').decode())
 
 
 class OldestRetained(int):
