@@ -3,7 +3,8 @@
 ``rv=None`` reads a snapshot not older than the last acknowledged write; ``rv=0`` any
 snapshot; ``rv=N`` a snapshot at RV >= N, or exactly N with ``match="Exact"``. In every
 case ``items`` is the filtered state at ``page.rv``, ascending by (namespace, name). The
-pages of one paginated list share one snapshot: same RV, no duplicates, no gaps. An
+pages of one paginated list share one snapshot: same RV, no duplicates, no gaps. ``limit=0``
+means no limit, as in Kubernetes (the apiserver paginates only for ``limit > 0``). An
 exact RV or continue token whose snapshot is older than compaction must answer Expired;
 one outside the declared history may; a list at an RV beyond every RV the backend handed
 out may answer with an error ("too large resource version").
@@ -137,7 +138,7 @@ class ListModel:
 
     # --- items ----------------------------------------------------------------------
     def _check_items(self, items: tuple[Obj, ...], continue_token: str | None, guarantee: G) -> None:
-        limit = self.spec.limit
+        limit = self.spec.limit or None  # limit=0 asks for no limit, as in Kubernetes (and every backend here)
         if limit is not None and len(items) > limit:
             raise self._violation(G.PaginationSnapshot, f"{len(items)} items on a page with limit {limit}",
                                   f"at most {limit} items", list(items))

@@ -12,6 +12,13 @@ ProgressLiveness, but a lost event may be named Reliable or InitialState) is shr
 costs little; the shrunk program is then replayed at the full budget, and only a confirmed
 failure is reported (otherwise the search is done again the slow way).
 
+A confirmed wait-costly finding also ends the campaign (:data:`SILENT`): the backend kept back
+something it owed for the whole wait budget, and every later search would wait that budget in
+most of its examples (minutes for a dead dispatcher, which breaks Liveness, ProgressLiveness,
+Reliable, FilterTransitions and SelectorSemantics by name, one search each). The guarantees left
+get no verdict, and the campaign says why (``stopped``); ``--guarantee`` judges them one by one.
+A correct backend never has such a finding, so its verdict is the same.
+
 Anything that is not a guarantee violation (a BackendFault, a hang, Hypothesis reporting
 a flaky strategy) ends the campaign and is kept as its ``fault``, never as a finding.
 """
@@ -71,6 +78,7 @@ class Campaign:
     searches: list[Search] = attrs.Factory(list)
     fault: BaseException | None = None  # what ended the campaign other than a verdict
     complete: bool = False  # the last search ran to its end and found nothing
+    stopped: str | None = None  # why the campaign ended with guarantees left unjudged (without a fault)
     replayed_clean: bool = False  # ``reproduce`` was given and that example no longer fails
 
     def passed(self) -> frozenset[G]:
@@ -141,21 +149,23 @@ def _search_stats(generated_stats: list[dict], all_stats: list[dict], checked: f
     )
 
 
+SILENT = ("the backend kept back what it owed for the whole wait budget, and every later search would "
+          "wait that budget in most of its examples")
+
 # A failure found by waiting for something owed that never came costs the whole wait in every failing
 # candidate of its shrink: it is shrunk with owed things waited for a twentieth of the budget, then confirmed.
 QUICK_SHRINK_SCALE = 0.05
 
 
 @contextlib.contextmanager
-def _quick_shrink_of_wait_costly_failures(always: bool):
-    """Within: once the first failing example of the run was found by waiting for what never came (or
-    at once with ``always``: an earlier search of the campaign showed the backend loses what it owes),
+def _quick_shrink_of_wait_costly_failures():
+    """Within: once the first failing example of the run was found by waiting for what never came,
     owed things are waited for ``QUICK_SHRINK_SCALE`` of the budget for the rest of the run
     (Hypothesis's shrink). Yields a list that holds True once that happened."""
     switched, seen = [], []
 
     def on_failure(violation, waited: bool) -> None:
-        if not seen and (waited or always):
+        if not seen and waited:
             HARNESS.owed_wait_scale = QUICK_SHRINK_SCALE
             switched.append(True)
         seen.append(violation)
@@ -200,11 +210,11 @@ def _replay(test: Callable[[], None], blob: str) -> Callable[[], None]:
 
 
 def _search(test_for: Callable[[object], Callable[[], None]], settings, stats: list[dict],
-            generated: list[dict], quick_always: bool) -> tuple[Finding | None, BaseException | None]:
+            generated: list[dict]) -> tuple[Finding | None, BaseException | None]:
     """Search and shrink; a wait-costly failure is shrunk with short waits for what is owed, and the
     shrunk program is confirmed at the full wait budget (if it does not fail the same way there, the
     search is done again the slow way)."""
-    with _quick_shrink_of_wait_costly_failures(quick_always) as switched:
+    with _quick_shrink_of_wait_costly_failures() as switched:
         finding, fault = _attempt(test_for(settings), generated)
     if finding is None or not switched:
         return finding, fault
@@ -240,8 +250,7 @@ def run_campaign(machine_for: Callable[[frozenset[G]], type[RuleBasedStateMachin
                 campaign.replayed_clean = True  # the fix worked for this example; not a verdict on the rest
                 return campaign
         else:
-            finding, fault = _search(test_for, settings, stats, generated,
-                                     quick_always=any(f.waited for f in campaign.findings))
+            finding, fault = _search(test_for, settings, stats, generated)
         campaign.fault = fault
         found = finding.guarantee if finding else None
         campaign.searches.append(_search_stats(generated, generated + stats, frozenset(remaining),
@@ -254,6 +263,9 @@ def run_campaign(machine_for: Callable[[frozenset[G]], type[RuleBasedStateMachin
         campaign.findings.append(finding)
         remaining.discard(finding.guarantee)
         if first_only or reproduce:
+            return campaign
+        if finding.waited and remaining:
+            campaign.stopped = SILENT
             return campaign
     campaign.complete = True
     return campaign

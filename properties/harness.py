@@ -8,6 +8,7 @@ backend's (or the harness's) trouble, never reported as a broken guarantee.
 
 from __future__ import annotations
 
+import json
 import queue
 import threading
 from collections.abc import Callable
@@ -119,6 +120,13 @@ def call(what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         raise
     except Exception as exc:  # noqa: BLE001 - reported, with the call, as the backend's fault
         raise BackendFault(f"{what} raised {type(exc).__name__}: {exc}") from exc
+
+
+def as_decoded(value: T) -> T:
+    """``value`` as a client that decoded it from the wire passes it: equal, and never the very object
+    the backend handed out (JSON values: None, bools, ints, strings, lists and dicts of them). A backend
+    that compares with ``is`` where it means ``==`` only works when handed its own objects back."""
+    return json.loads(json.dumps(value))
 
 
 def check_rv(what: str, rv: object) -> int:

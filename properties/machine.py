@@ -33,7 +33,8 @@ from listwatch_conformance.model.selectors import Filter
 from listwatch_conformance.model.watch import WatchModel, WatchSpec
 from listwatch_conformance.properties import strategies as s
 from listwatch_conformance.properties.config import HARNESS
-from listwatch_conformance.properties.harness import BackendCalls, BackendFault, BackendHang, call, call_all, check_rv, to_event, to_page
+from listwatch_conformance.properties.harness import (BackendCalls, BackendFault, BackendHang, as_decoded, call, call_all,
+                                                      check_rv, to_event, to_page)
 from listwatch_conformance.sut.api import AlreadyExists, Capabilities, Conflict, Expired, ListWatchError, NotFound, WatchClosed
 
 MAX_EXTRA_POLLS = 1000  # events read after a watch caught up, to catch duplicates and extras
@@ -107,6 +108,7 @@ class ConformanceSteps(RuleBasedStateMachine):
         self.limited_lists = 0  # list calls with a limit: list_next's precondition
         self.lists: list[ListModel] = []
         self.counter = 0
+        self.sent = 0  # writes sent: every other one names its arguments, with values decoded afresh
         self.failure: Violation | None = None  # the first violation, raised at teardown if checked
         self.failure_waited = False  # it is something owed that never came within the wait
 
@@ -136,10 +138,20 @@ class ConformanceSteps(RuleBasedStateMachine):
 
     # --- writes ---------------------------------------------------------------------
     def _sender(self, w: BurstWrite, expect_rv: int | None = None) -> Callable[[], int | ListWatchError]:
-        """The call sending one write: it returns the write's RV, or the contract error raised."""
-        fn = {"create": lambda: self.backend.create(w.namespace, w.name, w.labels, w.value),
-              "update": lambda: self.backend.update(w.namespace, w.name, w.labels, w.value, expect_rv=expect_rv),
-              "delete": lambda: self.backend.delete(w.namespace, w.name, expect_rv=expect_rv)}[w.verb]
+        """The call sending one write: it returns the write's RV, or the contract error raised. Every other
+        write (by the program's own count) names every argument, with values decoded afresh as a wire
+        client's are: the contract's parameter names, and ``==`` where a backend might compare with ``is``."""
+        self.sent += 1
+        if self.sent % 2 == 0:
+            named = dict(namespace=w.namespace, name=w.name)
+            named |= dict(labels=w.labels, value=w.value) if w.verb != "delete" else {}
+            named |= dict(expect_rv=expect_rv) if w.verb != "create" else {}
+            named = as_decoded(named)
+            fn = lambda: getattr(self.backend, w.verb)(**named)  # noqa: E731
+        else:
+            fn = {"create": lambda: self.backend.create(w.namespace, w.name, w.labels, w.value),
+                  "update": lambda: self.backend.update(w.namespace, w.name, w.labels, w.value, expect_rv=expect_rv),
+                  "delete": lambda: self.backend.delete(w.namespace, w.name, expect_rv=expect_rv)}[w.verb]
 
         def send() -> int | ListWatchError:
             try:
@@ -250,10 +262,34 @@ class ConformanceSteps(RuleBasedStateMachine):
 
     def _as_called(self, defaults: dict, kwargs: dict) -> dict:
         """``kwargs`` as sent: with the counter of watches and lists even, without those that equal the
-        contract's ``defaults`` (the counter follows from the program, so the choice does too)."""
+        contract's ``defaults``; with it odd, every one, decoded afresh (the counter follows from the
+        program, so the choice does too)."""
         if self.counter % 2:
-            return kwargs
+            return as_decoded(kwargs)
         return {k: v for k, v in kwargs.items() if v != defaults[k]}
+
+    def _compact(self, rv: int) -> None:
+        self.calls("compact()", HARNESS.call_deadline, self.backend.compact, rv)
+        self.retention.compact(rv)
+
+    def _compact_empty(self) -> None:
+        """Compact the store before anything was written, at the RV its list hands out (a fresh store
+        under a compactor, as etcd under the apiserver's): an empty ring must not trouble it."""
+        rv = self._list(ListSpec(Filter(), None, None, None, self._label("list")))
+        if rv is not None:
+            note(f"nothing to seed: the empty store is compacted at RV {rv}, the RV its list hands out")
+            self._compact(rv)
+
+    def _list_forged(self, token: str) -> None:
+        """A continue token the backend never handed out: refused with a ListWatchError (Kubernetes: 400,
+        "continue key is not valid") or served, but never an exception outside the contract (a BackendFault)."""
+        note(f"list_next: no paginated list in progress whose snapshot a write has left behind; sends a "
+             f"continue token the backend never handed out, {token!r}")
+        try:
+            self.calls("list() with a forged continue token", HARNESS.call_deadline, self.backend.list,
+                       continue_token=token)
+        except ListWatchError as exc:
+            note(f"refused: {exc!r}")
 
     def _label(self, kind: str) -> str:
         self.counter += 1
@@ -456,6 +492,8 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
             """Seed a history before anything watches: writes (verb, namespace, name, labels, value)
             one after another, as the Kubernetes storage tests seed their data."""
             done = [self._write(BurstWrite(*w)) for w in writes]
+            if not writes and caps.compaction:
+                self._compact_empty()
             return multiple(*(self._returned(rv, f"prepare write #{i}") for i, rv in enumerate(done)))
 
         @rule(target=rvs, namespace=s.namespaces, name=s.names, labels=s.labels, value=s.values)
@@ -609,7 +647,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
             continue from the oldest (0), clamped to the newest, so older lists can wait while others go on."""
             lists = self._continuable()
             if not lists:
-                note("list_next: no paginated list in progress whose snapshot a write has left behind")
+                self._list_forged(s.FORGED_TOKENS[paginated])
                 return
             index = self.paginated.index(lists[min(paginated, len(lists) - 1)])
             paged = self.paginated.pop(index)
@@ -632,8 +670,7 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
             rv = self._resolve(rv)
             if rv is None or rv < 0:
                 return
-            self.calls("compact()", HARNESS.call_deadline, self.backend.compact, rv)
-            self.retention.compact(rv)
+            self._compact(rv)
 
     ListWatchConformance.factory = staticmethod(factory)
     ListWatchConformance.caps = caps

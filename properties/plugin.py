@@ -98,6 +98,10 @@ class ConformanceCheck:
             for other in others:
                 violation.add_note(f"\nAlso broken: {other.violation}\n{PROGRAM_HEADING}\n" + "\n".join(other.program)
                                    + f"\n{self.rerun_line(other.reproduce)}")
+            if campaign.stopped:
+                left = sorted(g.name for g in campaign.checked - {f.guarantee for f in campaign.findings})
+                violation.add_note(f"\nNot judged ({', '.join(left)}): the search stopped here, since {campaign.stopped}. "
+                                   "Judge them one at a time with --guarantee NAME.")
             raise violation
         return campaign
 
@@ -138,6 +142,7 @@ class ConformanceCheck:
             "test": self.request.node.nodeid,
             "checked": sorted(g.name for g in campaign.checked),
             "complete": campaign.complete,
+            "stopped": campaign.stopped,
             "passed": sorted(g.name for g in campaign.passed()),
             "fault": None if campaign.fault is None else f"{type(campaign.fault).__name__}: {campaign.fault}",
             "searches": [attrs.asdict(s) for s in campaign.searches],

@@ -15,8 +15,9 @@ Schema ``listwatch-conformance-report/1`` (additions keep the number; changes bu
     guarantees      one entry per guarantee, in the order of DESIGN.md:
                       {name, meaning, status, reason?, counterexamples: [...]}
                     status is passed, failed, not-applicable (reason names the capability),
-                    not-selected, or not-run (reason says why: an error, no complete search)
-    runs            one entry per conformance test: {test, checked, complete, passed, fault,
+                    not-selected, or not-run (reason says why: an error, a stopped search, no
+                    complete search)
+    runs            one entry per conformance test: {test, checked, complete, stopped, passed, fault,
                     searches: [{checked, examples, valid, shrink_steps, seconds,
                     stopped_because, found}], findings: [counterexample...]}
     counterexample  {guarantee, test, message, expected, observed, text, program: [lines],
@@ -100,7 +101,9 @@ def _status(g, info, runs: list[dict], reason: str | None = None) -> dict:
         entry["status"] = "passed"
     else:
         faults = [run["fault"] for run in runs if run["fault"]]
+        stops = [run["stopped"] for run in runs if run.get("stopped")]
         why = (f"the run ended before a verdict: {faults[0]}" if faults else
+               f"the search stopped before a verdict: {stops[0]}" if stops else
                "no conformance test ran" if not runs else "no complete search checked it")
         entry.update(status="not-run", reason=why)
     return entry

@@ -26,7 +26,7 @@ Lists
     than the last acknowledged write; ``rv=0`` any snapshot; ``rv=N`` a snapshot at
     RV >= N (``match=None`` or ``"NotOlderThan"``) or exactly N (``match="Exact"``).
     With ``limit``, at most ``limit`` items come back and ``continue_token`` is set while
-    more may follow; passing it back (with the same filters) returns the next page of
+    more may follow (``limit=0`` means no limit, as in Kubernetes); passing it back (with the same filters) returns the next page of
     the *same* snapshot. An exact RV or continue token whose history is gone raises
     :class:`Expired`. An RV beyond the store's may raise :class:`ListWatchError`.
 

@@ -13,7 +13,7 @@ import attrs
 
 from listwatch_conformance.model.guarantees import Guarantee as G
 from listwatch_conformance.model.selectors import Filter
-from listwatch_conformance.sut.api import Event, EventType, Expired, ListWatchError, Object
+from listwatch_conformance.sut.api import Conflict, Event, EventType, Expired, ListWatchError, Object
 from listwatch_conformance.sut.memory import CacheWatcher, EventRing, MemoryBackend, StoreEvent, convert_to_watch_event
 
 # --- watch start and history -------------------------------------------------------------
@@ -495,6 +495,16 @@ class ExactListAtCompactedMinusOne(MemoryBackend):
         super()._check_history(rv, watch=True)
 
 
+class ExactListExpiredAtCompaction(MemoryBackend):
+    """After ``compact(C)`` an exact list (or a continue token) at exactly C answers Expired: ``<=``
+    where ``<`` is meant, although the snapshot at C is whole (etcd refuses only revisions below C)."""
+
+    def _check_history(self, rv, *, watch):
+        if not watch and self._compacted_rv is not None and rv == self._compacted_rv:
+            raise Expired(f"too old resource version: {rv} (compacted at {self._compacted_rv})")
+        super()._check_history(rv, watch=watch)
+
+
 # --- lists -------------------------------------------------------------------------------------
 
 
@@ -517,6 +527,17 @@ class DefaultSelectorMatchesNothing(MemoryBackend):
         return super().watch(label_selector=label_selector, **kwargs)
 
 
+
+
+_EXACT = "Exact"  # the backend's own spelling: ``is`` holds only for the very string object
+
+
+class ExactMatchByIdentity(MemoryBackend):
+    """``match is "Exact"`` where ``==`` is meant: the exact meaning is honoured only when the caller
+    passes back the very string object the backend compares with, never for one decoded from the wire."""
+
+    def _list_snapshot(self, rv, match):
+        return super()._list_snapshot(rv, match if match is _EXACT else None)
 
 
 class LaggingConsistentList(MemoryBackend):
@@ -569,6 +590,17 @@ class IgnoresPrecondition(MemoryBackend):
         return super()._existing(key, None)
 
 
+class PreconditionByIdentity(MemoryBackend):
+    """``prev.rv is not expect_rv`` where ``!=`` is meant: a precondition holds only when the caller
+    passes back the very int object the backend returned, so one decoded from the wire gets Conflict."""
+
+    def _existing(self, key, expect_rv):
+        prev = super()._existing(key, None)
+        if expect_rv is not None and prev.rv is not expect_rv:
+            raise Conflict(f"{key[0]}/{key[1]} is at RV {prev.rv}, not {expect_rv}")
+        return prev
+
+
 # Each mutant's guarantee; a second one where the same bug legitimately surfaces as another
 # guarantee depending on the watch that meets it first (a resumed watch, a watch from the state).
 MUTANTS: dict[type[MemoryBackend], tuple[G, ...]] = {
@@ -614,4 +646,8 @@ MUTANTS: dict[type[MemoryBackend], tuple[G, ...]] = {
     ExactListAtCompactedMinusOne: (G.ListExact,),
     RefusesNotOlderThan: (G.ListConsistent,),
     DefaultSelectorMatchesNothing: (G.InitialState, G.Liveness, G.Reliable),
+    # the mutation benchmark's real survivors of November 29 (bench/results/mutation.md), now reached
+    ExactListExpiredAtCompaction: (G.ListExact, G.PaginationSnapshot),  # PaginationSnapshot: a token at C
+    ExactMatchByIdentity: (G.ListExact,),
+    PreconditionByIdentity: (G.WriteAcknowledged,),
 }

@@ -235,6 +235,15 @@ def test_paginated_exact_list_reads_one_old_snapshot(s):
     lm.next_page(1004, (s.c4,), None)
 
 
+def test_limit_zero_is_no_limit(s):
+    """Kubernetes paginates only for limit > 0: limit=0 returns every item and no continue token."""
+    assert first(s.list(limit=0), 1009, [s.a6, s.b3, s.c4, s.e9]) is None
+
+
+def test_limit_zero_answered_with_an_empty_last_page_is_list_consistent(s):
+    assert first(s.list(limit=0), 1009, []) is G.ListConsistent
+
+
 def test_page_over_limit_is_pagination_snapshot(s):
     assert first(s.list(limit=2), 1009, [s.a6, s.b3, s.c4], "t1") is G.PaginationSnapshot
 

@@ -123,3 +123,22 @@ def test_report_is_written_under_xdist(tmp_path):
     assert report["outcome"] == "passed"
     assert [r["test"] for r in report["runs"]] == ["properties/test_conformance.py::test_list_watch_contract"]
     assert {g["status"] for g in report["guarantees"]} == {"passed"}
+
+
+@pytest.mark.slow
+def test_a_silent_backend_ends_the_run_at_its_first_finding(tmp_path):
+    """A dead dispatcher breaks five guarantees by name, each found only by waiting the whole budget for
+    what never comes; the run stops at the first (confirmed at the full budget) and says why the others
+    have no verdict, instead of searching minutes for each (DispatcherDies: 5 min 45 s before)."""
+    path = tmp_path / "conformance.json"
+    result = run_pytest("properties/test_conformance.py", "--sut", "listwatch_conformance.sut.mutants:DispatcherDies",
+                        "--hypothesis-profile", "ci", "--conformance-report", str(path), timeout=600)
+    assert result.returncode == 1, result.stdout[-3000:]
+    report = json.loads(path.read_text())
+    (run,) = report["runs"]
+    assert [f["guarantee"] for f in run["findings"]] in (["Liveness"], ["ProgressLiveness"], ["Reliable"])
+    assert not run["complete"] and "whole wait budget" in run["stopped"]
+    status = {g["name"]: g for g in report["guarantees"]}
+    unjudged = [g for g in status.values() if g["status"] == "not-run"]
+    assert unjudged and all("the search stopped before a verdict" in g["reason"] for g in unjudged)
+    assert "Not judged (" in result.stdout and "--guarantee NAME" in result.stdout
