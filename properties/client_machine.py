@@ -306,7 +306,8 @@ class ClientMachine(RuleBasedStateMachine):
                 if retry is not None and retry.allows(r):
                     note(f"a retry of the 504's request after its Retry-After ({retry.count} of at most "
                          f"{TooLargeRetry.MAX_RETRIES})")
-                    self.too_large_retry = retry  # the next 504 for it carries the count on
+                    self.too_large_rv = None  # judged: what the retry is answered decides what follows
+                    self.too_large_retry = retry  # a 504 for it again carries the count on
                     return
                 wanted = "resourceVersion unset (a consistent read)" + (
                     f", or the same request again no sooner than its Retry-After ({retry.seconds} s) and at most "
