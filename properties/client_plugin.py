@@ -65,6 +65,10 @@ def client(pytestconfig: pytest.Config):
     chosen = pytestconfig.stash[CLIENT_KEY]
     if chosen is None:
         pytest.skip("no client chosen: run `pytest properties --client reflector` (or MODULE:NAME)")
+    # an adapter whose client cannot run here (a missing runtime or package) says why: skipped, not failed
+    reason = getattr(chosen[1], "unavailable", lambda: None)()
+    if reason:
+        pytest.skip(f"--client {chosen[0]}: {reason}")
     return chosen
 
 

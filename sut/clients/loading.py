@@ -71,3 +71,12 @@ def probe_client(spec: str, factory: Callable[[], object]) -> tuple[ClientCapabi
         if value:
             info[field] = value
     return caps, info
+
+BUILTIN.update({  # kopf's watching loop (sut/clients/kopf_watching.py)
+    "kopf": "listwatch_conformance.sut.clients.kopf_watching:kopf_watch",
+    "kopf-initial-streaming": "listwatch_conformance.sut.clients.kopf_watching:kopf_watch_streaming",
+})
+
+BUILTIN.update({  # @kubernetes/client-node's makeInformer in a node subprocess (sut/clients/client_node.py)
+    "client-node": "listwatch_conformance.sut.clients.client_node:client_node",
+})
