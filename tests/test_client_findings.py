@@ -77,3 +77,128 @@ def test_shared_informer_hot_loop_on_watch_errors():
 def test_shared_informer_waits_after_a_failed_list():
     """D2 does not reach lists: with every request failing, the 5 s wait after a failed list holds."""
     assert bounded_retries(shared_informer, "error-500") is None
+
+
+# --- kopf's watching loop (sut/clients/kopf_watching.py) ------------------------------------------
+# D3, D5, D6, D7, D8 of REFERENCE-clients.md; docs/findings/kopf-*.md are the upstream reports.
+
+def _kopf():
+    from listwatch_conformance.sut.clients import kopf_watching
+    return kopf_watching
+
+
+try:
+    from importlib.metadata import version as _dist_version
+    KOPF = _dist_version("kopf")
+except Exception:  # noqa: BLE001 - not installed: the kopf tests skip
+    KOPF = None
+needs_kopf = pytest.mark.skipif(KOPF is None, reason="kopf is not installed (pip install -e .[clients], Python >= 3.11)")
+StaysAlive = VIOLATIONS[CG.StaysAlive]
+RobustFraming = VIOLATIONS[CG.RobustFraming]
+ViewAtRV = VIOLATIONS[CG.ViewAtRV]
+WatchListSync = VIOLATIONS[CG.WatchListSync]
+
+
+def _listed_and_watching(state, objects=()) -> None:
+    """kopf lists (RV-less), then watches from the list's RV."""
+    state.start(namespace=None, objects=list(objects))  # client: list
+    state.respond(stale=0, order="ascending")  # the list; client: watch from its RV
+
+
+@needs_kopf
+@pytest.mark.xfail(strict=True, raises=StaysAlive,
+                   reason=f"D7, kopf {KOPF}: an HTTP 410 on the watch request raises APIClientError out of "
+                          "infinite_watch (watching.py L86-92 catches only APITooManyRequestsError); the watcher ends")
+def test_kopf_http_410_ends_the_watcher():
+    """The shrunk program: list, watch from 1, another resource writes (RV 2), compaction past 1:
+    the watch request gets HTTP 410.
+
+    kopf restarts the stream only on an in-stream ERROR 410 (``continuous_watch``, watching.py
+    L205-211). An HTTP-level 410 is raised by ``errors.check_response`` (errors.py L157-190) as
+    ``APIClientError`` from ``api.request`` and is not retried there (api.py L100-125 retries
+    connection errors, 5xx, 403 and 429 only); ``infinite_watch`` catches only
+    ``APITooManyRequestsError`` (watching.py L86-92), so the exception ends the watcher task,
+    which the orchestrator logs as failed and does not respawn (orchestration.py L274: only
+    missing keys are spawned). An aggregated apiserver, or a watch cache answering a request below
+    its window, sends exactly this HTTP 410.
+    """
+    state = client_machine(_kopf().kopf_watch)()
+    try:
+        _listed_and_watching(state)
+        state.other_resource_write()
+        state.expire_request(in_stream=False)  # HTTP 410 Expired for the watch from RV 1
+    finally:
+        state.teardown()
+
+
+@needs_kopf
+@pytest.mark.xfail(strict=True, raises=RobustFraming,
+                   reason=f"D7, kopf {KOPF}: an in-stream ERROR other than 410 raises WatchingError "
+                          "(watching.py L213-215) out of infinite_watch; the watcher ends")
+def test_kopf_in_stream_internal_error_ends_the_watcher():
+    """The shrunk program: list, watch, the stream sends ERROR 500 InternalError and ends.
+
+    ``continuous_watch`` raises ``WatchingError`` for every ERROR event but 410 (watching.py
+    L213-215, "Other watch errors should be fatal for the operator"); ``infinite_watch`` does not
+    catch it (L86-92). The apiserver sends an in-stream 500 when etcd's watch fails (for example
+    "etcdserver: leader changed"), a transient condition client-go re-watches after.
+    """
+    state = client_machine(_kopf().kopf_watch)()
+    try:
+        _listed_and_watching(state)
+        state.respond(stale=0, order="ascending")  # the watch opens
+        state.end_stream(how="internal-error")
+    finally:
+        state.teardown()
+
+
+@needs_kopf
+@pytest.mark.xfail(strict=True, raises=ViewAtRV,
+                   reason=f"D8, kopf {KOPF}: after a 410 kopf relists as type=None events and LISTED, with no "
+                          "diff: an object deleted in the 410 gap stays in what the consumer (kopf.index) holds")
+def test_kopf_relist_keeps_objects_deleted_in_the_gap():
+    """The shrunk program: a/a exists; list, watch; a/a is deleted; the stream expires (410)
+    before its DELETED was sent; kopf relists, and the list no longer has a/a.
+
+    ``infinite_watch`` relists after an in-stream 410 (watching.py L205-211, L93) by yielding
+    every listed object as ``type=None`` and then ``Bookmark.LISTED`` (L169-187); nothing tells the
+    consumer which objects vanished. kopf's own consumer, the indices (indexing.py L302-306),
+    discards an object only on a DELETED event, so a/a stays in ``kopf.index`` for good. The
+    adapter's view is that index; at LISTED it claims the list's RV, where a/a does not exist.
+    """
+    state = client_machine(_kopf().kopf_watch)()
+    try:
+        _listed_and_watching(state, [("a", "a", "0")])
+        state.respond(stale=0, order="ascending")  # the watch opens at RV 2
+        state.write(namespace="a", name="a", value=None)  # delete a/a at RV 3
+        state.expire_stream()  # ERROR 410 before the DELETED; kopf relists
+        state.respond(stale=0, order="ascending")  # the list at RV 3, without a/a
+        state.view_agrees()
+    finally:
+        state.teardown()
+
+
+@needs_kopf
+@pytest.mark.xfail(strict=True, raises=WatchListSync,
+                   reason=f"D5/D6, kopf {KOPF}: with initial_streaming, a streaming list cut before its end "
+                          "bookmark is resumed as a plain watch from a synthetic ADDED's RV (watching.py L234, "
+                          "L280-283)")
+def test_kopf_initial_streaming_cut_resumes_from_a_synthetic_rv():
+    """The shrunk program: a/a (RV 2) and a/b (RV 3) exist; the streaming list sends a/b first
+    (synthetic ADDEDs come in any RV order), then the stream ends before the end bookmark.
+
+    kopf records the RV of every event (watching.py L232-234), synthetic ADDEDs included, and sends
+    ``sendInitialEvents`` only while that RV is None (L280-283): the next request is a plain watch
+    from RV 3, which never delivers a/a (written at RV 2), so a/a is lost for good, and
+    ``Bookmark.LISTED`` never comes (it is yielded at the first BOOKMARK, L225-230). client-go
+    restarts the streaming list in this case (reflector.go ``watchList``; the same bug class as
+    kubernetes PR #136583).
+    """
+    state = client_machine(_kopf().kopf_watch_streaming)()
+    try:
+        state.start(namespace=None, objects=[("a", "a", "0"), ("a", "b", "0")])  # client: watch-list
+        state.respond(stale=0, order="descending")  # the initial events: a/b@3, then a/a@2
+        state.send_events(count=1)  # a/b@3
+        state.end_stream(how="clean")  # cut before a/a and the end bookmark; client: watch from 3
+    finally:
+        state.teardown()

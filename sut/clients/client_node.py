@@ -25,12 +25,14 @@ For the state machine the informer's reconnect backoff (1 s doubling to 30 s, ``
 and the user's 5 s restart are scaled by 1/100 (``delayFn``, the informer's own hook); the factories'
 ``production`` attribute keeps them as shipped, for BoundedRetries.
 
-The subprocess ends on :meth:`stop`, when the adapter's process dies (its stdin closes), and is
-killed if it does not end within 2 s; a view that gets no answer within 5 s kills it too.
+Each adapter has its own node process, ended on :meth:`stop` (killed if it does not end within
+2 s) and when the adapter's process dies (its stdin closes). Loading the library takes node about
+1.3 s of CPU, so one loaded process is kept ready for the next adapter (ended at exit).
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import queue
@@ -48,6 +50,7 @@ SCRIPT = HERE / "informer.mjs"
 PACKAGE = "@kubernetes/client-node"
 FAST = 0.01  # the backoff scale for the state machine
 VIEW_DEADLINE = 5.0
+READY_DEADLINE = 60.0  # loading the library under load (CI's 2 busy cores) took up to 11 s
 
 
 class ClientNodeUnavailable(RuntimeError):
@@ -78,6 +81,103 @@ def _version() -> str:
         return "not installed"
 
 
+class _NodeProcess:
+    """One ``node informer.mjs`` process and its JSON-lines channel (every read has a deadline)."""
+
+    def __init__(self) -> None:
+        self._stderr = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(["node", str(SCRIPT), str(modules_dir())], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self._stderr, text=True, bufsize=1)
+        self._lines: queue.Queue = queue.Queue()
+        self._reader = threading.Thread(target=self._read, name="client-node-stdout", daemon=True)
+        self._reader.start()
+        self._ready = False
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self._lines.put(line)
+        self._lines.put(None)  # EOF: the process ended
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def _answer(self, deadline: float) -> dict | None:
+        try:
+            line = self._lines.get(timeout=deadline)
+        except queue.Empty:
+            return None
+        return None if line is None else json.loads(line)
+
+    def wait_ready(self) -> bool:
+        self._ready = self._ready or self._answer(READY_DEADLINE) == {"ready": True}
+        return self._ready
+
+    def ask(self, request: dict, deadline: float = VIEW_DEADLINE) -> dict | None:
+        """Send one request; its answer, or None if the process ended or did not answer in time."""
+        try:
+            self.proc.stdin.write(json.dumps(request) + "\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            return None
+        return self._answer(deadline)
+
+    def stderr(self) -> str:
+        try:
+            self._stderr.seek(0)
+            return self._stderr.read().decode(errors="replace")[-2000:]
+        except (OSError, ValueError):
+            return ""
+
+    def end(self) -> None:
+        """Ask it to stop, kill it after 2 s, and release its pipes and thread."""
+        proc = self.proc
+        if proc.poll() is None:
+            try:
+                proc.stdin.write('{"op": "stop"}\n')
+                proc.stdin.close()
+            except (BrokenPipeError, OSError, ValueError):
+                pass
+            try:
+                proc.wait(2.0)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(2.0)
+        self._reader.join(1.0)
+        for pipe in (proc.stdin, proc.stdout):
+            try:
+                pipe.close()
+            except (OSError, ValueError):
+                pass
+        self._stderr.close()
+
+
+# Loading the library costs node about 1.3 s of CPU (its generated API): the adapter keeps one
+# process loaded ahead (started by the previous adapter, ended at exit), so an example does not wait.
+_spare: _NodeProcess | None = None
+_spare_lock = threading.Lock()
+
+
+def _take_process() -> _NodeProcess:
+    global _spare
+    with _spare_lock:
+        proc, _spare = _spare, None
+        if proc is None or not proc.alive():
+            if proc is not None:
+                proc.end()
+            proc = _NodeProcess()
+        _spare = _NodeProcess()
+    return proc
+
+
+@atexit.register
+def _end_spare() -> None:
+    global _spare
+    with _spare_lock:
+        spare, _spare = _spare, None
+    if spare is not None:
+        spare.end()
+
+
 class ClientNodeInformer:
     """``makeInformer`` over ConfigMaps in a node subprocess, restarted on 'error' as documented."""
 
@@ -88,85 +188,37 @@ class ClientNodeInformer:
         self.capabilities = ClientCapabilities(cache=True, lists=True, bookmarks=False, watch_list=False,
                                                user_restarts=True, max_backoff=30.0 * scale)
         self._scale = scale
-        self._proc: subprocess.Popen | None = None
-        self._lines: queue.Queue = queue.Queue()
+        self._node: _NodeProcess | None = None
         self._lock = threading.Lock()
-        self._stderr = tempfile.TemporaryFile()
-        self._reader: threading.Thread | None = None
         self._error: BaseException | None = None
 
     def start(self, url: str, namespace: str | None, label_selector: str) -> None:
         reason = unavailable()
         if reason is not None:
             raise ClientNodeUnavailable(reason)
-        self._proc = subprocess.Popen(
-            ["node", str(SCRIPT), str(modules_dir()), url, namespace or "", label_selector, repr(self._scale)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, text=True, bufsize=1)
-        self._reader = threading.Thread(target=self._read, name="client-node-stdout", daemon=True)
-        self._reader.start()
-        ready = self._next_line()
-        if ready != {"ready": True}:
-            self._kill()
-            raise ClientNodeUnavailable(f"node {SCRIPT.name} did not start: {ready!r}; stderr: {self._stderr_text()}")
-
-    def _read(self) -> None:
-        for line in self._proc.stdout:
-            self._lines.put(line)
-        self._lines.put(None)  # EOF: the process ended
-
-    def _next_line(self) -> dict | None:
-        try:
-            line = self._lines.get(timeout=VIEW_DEADLINE)
-        except queue.Empty:
-            return None
-        return None if line is None else json.loads(line)
-
-    def _stderr_text(self) -> str:
-        self._stderr.seek(0)
-        return self._stderr.read().decode(errors="replace")[-2000:]
+        self._node = node = _take_process()
+        started = node.wait_ready() and node.ask({"op": "start", "url": url, "namespace": namespace or "",
+                                                  "labelSelector": label_selector, "scale": self._scale})
+        if started != {"started": True}:
+            raise ClientNodeUnavailable(f"node {SCRIPT.name} did not start within {READY_DEADLINE:.0f} s: "
+                                        f"{started!r}; its stderr: {node.stderr()}")
 
     def view(self) -> ClientView:
         with self._lock:
-            answer = None
-            if self._proc is not None and self._proc.poll() is None:
-                try:
-                    self._proc.stdin.write('{"op": "view"}\n')
-                    self._proc.stdin.flush()
-                    answer = self._next_line()
-                except (BrokenPipeError, OSError):
-                    answer = None
+            node = self._node
+            answer = node.ask({"op": "view"}) if node is not None and node.alive() else None
             if answer is None:  # ended, or hung: either way the informer is not running any more
                 if self._error is None:
-                    self._error = RuntimeError(f"the node informer process ended or hung: {self._stderr_text()}")
-                self._kill()
+                    self._error = RuntimeError(f"the node informer process ended or hung; its stderr: "
+                                               f"{node.stderr() if node else ''}")
                 return ClientView(rv=None, objects={}, synced=False, alive=False, error=self._error)
         objects = {(o["namespace"], o["name"]): Object(o["namespace"], o["name"], o["labels"], o["value"], o["rv"])
                    for o in answer["objects"]}
         return ClientView(rv=answer["rv"], objects=objects, synced=answer["synced"], alive=True)
 
-    def _kill(self) -> None:
-        proc = self._proc
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-            proc.wait(2.0)
-
     def stop(self) -> None:
-        proc = self._proc
-        try:
-            if proc is not None and proc.poll() is None:
-                try:
-                    proc.stdin.write('{"op": "stop"}\n')
-                    proc.stdin.close()
-                except (BrokenPipeError, OSError):
-                    pass
-                try:
-                    proc.wait(2.0)
-                except subprocess.TimeoutExpired:
-                    self._kill()
-        finally:
-            if self._reader is not None:
-                self._reader.join(1.0)
-            self._stderr.close()
+        if self._node is not None:
+            self._node.end()
 
 
 def client_node() -> ClientNodeInformer:
