@@ -202,3 +202,46 @@ def test_kopf_initial_streaming_cut_resumes_from_a_synthetic_rv():
         state.end_stream(how="clean")  # cut before a/a and the end bookmark; client: watch from 3
     finally:
         state.teardown()
+
+
+def _kopf_factory(streaming: bool):
+    return _kopf().kopf_watch_streaming if streaming else _kopf().kopf_watch
+
+
+@needs_kopf
+@pytest.mark.parametrize("streaming", [False, True], ids=["kopf", "kopf-initial-streaming"])
+@pytest.mark.xfail(strict=True, raises=BoundedRetries,
+                   reason=f"D3, kopf {KOPF}: continuous_watch re-watches at once when the server ends the watch "
+                          "(watching.py L189-201: a while loop with no sleep)")
+def test_kopf_hot_loop_when_watches_close_at_once(streaming):
+    """Every watch opens and ends at once with nothing sent: kopf re-watches with no pause (86-92
+    requests in 5 s on a loaded 2-core machine; 661 in 2 s unloaded, REFERENCE-clients.md).
+
+    ``continuous_watch`` loops ``while not operator_pause_waiter.done()`` over ``watch_objs``
+    (watching.py L189-201); an empty stream returns at once and nothing sleeps before the next
+    request. client-go treats a watch that ends within a second with no event as an error and
+    backs off (reflector.go ``VeryShortWatchError``); client-node 2.x backs off 1 s doubling.
+    """
+    violation = bounded_retries(_kopf_factory(streaming), "watch-closes")
+    if violation is not None:
+        raise violation
+
+
+@needs_kopf
+@pytest.mark.parametrize("streaming", [False, True], ids=["kopf", "kopf-initial-streaming"])
+@pytest.mark.xfail(strict=True, raises=BoundedRetries,
+                   reason=f"new, kopf {KOPF}: after an in-stream 410 infinite_watch relists after a constant "
+                          "reconnect_backoff of 0.1 s (watching.py L93, configuration.py L237): no growth")
+def test_kopf_relists_every_tenth_of_a_second_under_persistent_410(streaming):
+    """Every watch gets an in-stream ERROR 410: kopf relists (or restarts the streaming list) after
+    ``settings.watching.reconnect_backoff`` (0.1 s, constant), so list and watch repeat about 6 times
+    a second (45-62 requests in 5 s here).
+
+    ``infinite_watch`` sleeps ``reconnect_backoff`` between streams (watching.py L93) whatever
+    ended them; the default is 0.1 s (configuration.py L237) and it never grows. A persistent 410
+    is what an HA cluster whose apiservers disagree on the compacted RV gives (kubernetes #133810);
+    client-go backs off 800 ms doubling to 30 s between ListAndWatch runs (reflector.go L423-435).
+    """
+    violation = bounded_retries(_kopf_factory(streaming), "watch-410")
+    if violation is not None:
+        raise violation

@@ -186,15 +186,18 @@ def _quiet() -> None:
     logging.getLogger("kopf").setLevel(logging.CRITICAL)  # kopf logs every retry at ERROR
 
 
-def kopf_watch() -> KopfWatchAdapter:
+def _adapter(initial_streaming: bool, short_backoffs: bool) -> KopfWatchAdapter:
     _quiet()
-    return KopfWatchAdapter(initial_streaming=False, short_backoffs=True)
+    return KopfWatchAdapter(initial_streaming=initial_streaming, short_backoffs=short_backoffs)
+
+
+def kopf_watch() -> KopfWatchAdapter:
+    return _adapter(False, True)
 
 
 def kopf_watch_streaming() -> KopfWatchAdapter:
-    _quiet()
-    return KopfWatchAdapter(initial_streaming=True, short_backoffs=True)
+    return _adapter(True, True)
 
 
-kopf_watch.production = lambda: KopfWatchAdapter(initial_streaming=False, short_backoffs=False)
-kopf_watch_streaming.production = lambda: KopfWatchAdapter(initial_streaming=True, short_backoffs=False)
+kopf_watch.production = lambda: _adapter(False, False)
+kopf_watch_streaming.production = lambda: _adapter(True, False)
