@@ -5,6 +5,7 @@ version and the guarantee, and starts passing (failing the suite) once the libra
 Predicted in REFERENCE-clients.md section 3; see docs/clients.md for the table.
 """
 
+import contextlib
 import logging
 
 import pytest
@@ -99,6 +100,22 @@ ViewAtRV = VIOLATIONS[CG.ViewAtRV]
 WatchListSync = VIOLATIONS[CG.WatchListSync]
 
 
+@contextlib.contextmanager
+def _program(factory):
+    """A client machine for a hand-replayed program; teardown raises the first violation seen."""
+    state = client_machine(factory)()
+    try:
+        yield state
+    finally:
+        state.teardown()
+
+
+def _raise_bounded_retries(factory, fault: str) -> None:
+    violation = bounded_retries(factory, fault)
+    if violation is not None:
+        raise violation
+
+
 def _listed_and_watching(state, objects=()) -> None:
     """kopf lists (RV-less), then watches from the list's RV."""
     state.start(namespace=None, objects=list(objects))  # client: list
@@ -122,13 +139,10 @@ def test_kopf_http_410_ends_the_watcher():
     missing keys are spawned). An aggregated apiserver, or a watch cache answering a request below
     its window, sends exactly this HTTP 410.
     """
-    state = client_machine(_kopf().kopf_watch)()
-    try:
+    with _program(_kopf().kopf_watch) as state:
         _listed_and_watching(state)
         state.other_resource_write()
         state.expire_request(in_stream=False)  # HTTP 410 Expired for the watch from RV 1
-    finally:
-        state.teardown()
 
 
 @needs_kopf
@@ -143,13 +157,10 @@ def test_kopf_in_stream_internal_error_ends_the_watcher():
     catch it (L86-92). The apiserver sends an in-stream 500 when etcd's watch fails (for example
     "etcdserver: leader changed"), a transient condition client-go re-watches after.
     """
-    state = client_machine(_kopf().kopf_watch)()
-    try:
+    with _program(_kopf().kopf_watch) as state:
         _listed_and_watching(state)
         state.respond(stale=0, order="ascending")  # the watch opens
         state.end_stream(how="internal-error")
-    finally:
-        state.teardown()
 
 
 @needs_kopf
@@ -166,16 +177,13 @@ def test_kopf_relist_keeps_objects_deleted_in_the_gap():
     discards an object only on a DELETED event, so a/a stays in ``kopf.index`` for good. The
     adapter's view is that index; at LISTED it claims the list's RV, where a/a does not exist.
     """
-    state = client_machine(_kopf().kopf_watch)()
-    try:
+    with _program(_kopf().kopf_watch) as state:
         _listed_and_watching(state, [("a", "a", "0")])
         state.respond(stale=0, order="ascending")  # the watch opens at RV 2
         state.write(namespace="a", name="a", value=None)  # delete a/a at RV 3
         state.expire_stream()  # ERROR 410 before the DELETED; kopf relists
         state.respond(stale=0, order="ascending")  # the list at RV 3, without a/a
         state.view_agrees()
-    finally:
-        state.teardown()
 
 
 @needs_kopf
@@ -194,14 +202,11 @@ def test_kopf_initial_streaming_cut_resumes_from_a_synthetic_rv():
     restarts the streaming list in this case (reflector.go ``watchList``; the same bug class as
     kubernetes PR #136583).
     """
-    state = client_machine(_kopf().kopf_watch_streaming)()
-    try:
+    with _program(_kopf().kopf_watch_streaming) as state:
         state.start(namespace=None, objects=[("a", "a", "0"), ("a", "b", "0")])  # client: watch-list
         state.respond(stale=0, order="descending")  # the initial events: a/b@3, then a/a@2
         state.send_events(count=1)  # a/b@3
         state.end_stream(how="clean")  # cut before a/a and the end bookmark; client: watch from 3
-    finally:
-        state.teardown()
 
 
 def _kopf_factory(streaming: bool):
@@ -222,9 +227,7 @@ def test_kopf_hot_loop_when_watches_close_at_once(streaming):
     request. client-go treats a watch that ends within a second with no event as an error and
     backs off (reflector.go ``VeryShortWatchError``); client-node 2.x backs off 1 s doubling.
     """
-    violation = bounded_retries(_kopf_factory(streaming), "watch-closes")
-    if violation is not None:
-        raise violation
+    _raise_bounded_retries(_kopf_factory(streaming), "watch-closes")
 
 
 @needs_kopf
@@ -242,6 +245,4 @@ def test_kopf_relists_every_tenth_of_a_second_under_persistent_410(streaming):
     is what an HA cluster whose apiservers disagree on the compacted RV gives (kubernetes #133810);
     client-go backs off 800 ms doubling to 30 s between ListAndWatch runs (reflector.go L423-435).
     """
-    violation = bounded_retries(_kopf_factory(streaming), "watch-410")
-    if violation is not None:
-        raise violation
+    _raise_bounded_retries(_kopf_factory(streaming), "watch-410")
