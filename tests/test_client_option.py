@@ -3,6 +3,7 @@ test skips; with it the server conformance tests are deselected."""
 
 import pytest
 
+from listwatch_conformance.sut.clients.loading import BUILTIN
 from tests.conftest import run_pytest
 
 
@@ -16,7 +17,7 @@ def test_bad_client_is_a_usage_error(value, says):
     assert result.returncode == 4, result.stdout + result.stderr
     error = [line for line in result.stderr.splitlines() if line.startswith("ERROR:")]
     assert len(error) == 1 and says in error[0], result.stderr
-    assert "--client takes a built-in name (kubernetes-informer, kubernetes-watch, reflector, reflector-watch-list) or MODULE:NAME" in error[0]
+    assert f"--client takes a built-in name ({', '.join(sorted(BUILTIN))}) or MODULE:NAME" in error[0]
 
 
 def test_client_selects_the_client_suite():
@@ -24,3 +25,12 @@ def test_client_selects_the_client_suite():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "test_client_list_watch_contract" in result.stdout
     assert "test_list_watch_contract" not in result.stdout.replace("test_client_list_watch_contract", "")
+
+
+def test_a_client_that_cannot_run_here_is_skipped_with_its_reason(tmp_path):
+    """client-node without its npm package: every client test skips, naming the command to run."""
+    result = run_pytest("properties", "--client", "client-node", "-rs", timeout=120,
+                        env={"LISTWATCH_CLIENT_NODE_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "5 skipped" in result.stdout, result.stdout
+    assert f"@kubernetes/client-node is not installed in {tmp_path}/node_modules: run `npm ci --prefix" in result.stdout
