@@ -188,6 +188,10 @@ def _quiet() -> None:
 
 def _adapter(initial_streaming: bool, short_backoffs: bool) -> KopfWatchAdapter:
     _quiet()
+    # imported here, not in the loop's thread: under load importing kopf took over 3 s, which the
+    # machine's wait for the first request would blame on the client (StaysAlive "after start")
+    import kopf  # noqa: F401
+    from kopf._cogs.clients import auth, watching  # noqa: F401
     return KopfWatchAdapter(initial_streaming=initial_streaming, short_backoffs=short_backoffs)
 
 
