@@ -209,6 +209,27 @@ def test_kopf_initial_streaming_cut_resumes_from_a_synthetic_rv():
         state.end_stream(how="clean")  # cut before a/a and the end bookmark; client: watch from 3
 
 
+@needs_kopf
+@pytest.mark.xfail(strict=True, raises=StaysAlive,
+                   reason=f"D7, kopf {KOPF}: a 5xx outage longer than kopf's request retries (1+1+2+3+5+8+13+21 s) "
+                          "raises APIServerError out of infinite_watch (api.py L100-123); the watcher ends")
+def test_kopf_5xx_outage_ends_the_watcher():
+    """The shrunk program: the first list gets HTTP 500 nine times in a row (kopf's eight retries
+    and the first attempt; the machine scales kopf's backoffs by 1/100, so this stands for a 54 s
+    outage). After eight the ninth would have been answered: ``8 x 500`` then a list passes.
+
+    ``api.request`` retries ``APIServerError`` with ``settings.networking.error_backoffs`` and then
+    re-raises it ("escalating", api.py L100-123); neither ``fetch_objs`` nor ``continuous_watch``
+    nor ``infinite_watch`` catches it (watching.py L86-92 catches only ``APITooManyRequestsError``),
+    so a control plane that answers 500/503 for a minute (an upgrade, an etcd outage) stops every
+    kopf watcher for good. client-go keeps retrying with its backoff capped at 30 s.
+    """
+    with _program(_kopf().kopf_watch) as state:
+        state.start(namespace=None, objects=[])
+        for _ in range(9):
+            state.fail_request(code=500)
+
+
 def _kopf_factory(streaming: bool):
     return _kopf().kopf_watch_streaming if streaming else _kopf().kopf_watch
 
