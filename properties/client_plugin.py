@@ -19,16 +19,15 @@ from listwatch_conformance.model.client_guarantees import REQUEST_LEVEL, ClientG
 from listwatch_conformance.properties.plugin import ConformanceCheck
 from listwatch_conformance.properties.report import CLIENT_RECORD_KEY
 from listwatch_conformance.properties.stash import CLIENT_KEY, CLIENT_SELECTED
-from listwatch_conformance.sut.clients.loading import ClientSpecError, probe_client, resolve_client
+from listwatch_conformance.sut.clients.loading import BUILTIN, ClientSpecError, probe_client, resolve_client
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("listwatch", "list-watch conformance")
     group.addoption("--client", default=None, metavar="CLIENT",
-                    help="check a client library instead of a backend: a built-in name (reflector, kubernetes-informer, "
-                         "kubernetes-watch, reflector-watch-list, reflector-iterator, kubectl-wait, "
-                         "kubectl-wait-watch-list) or MODULE:NAME, where NAME() returns a fresh adapter implementing "
-                         "sut/clients/api.py")
+                    help="check a client library instead of a backend: a built-in name "
+                         f"({', '.join(BUILTIN)}) or MODULE:NAME, where NAME() returns a fresh adapter "
+                         "implementing sut/clients/api.py")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -61,6 +60,10 @@ def client(pytestconfig: pytest.Config):
     chosen = pytestconfig.stash[CLIENT_KEY]
     if chosen is None:
         pytest.skip("no client chosen: run `pytest properties --client reflector` (or MODULE:NAME)")
+    # an adapter whose client cannot run here (a missing runtime or package) says why: skipped, not failed
+    reason = getattr(chosen[1], "unavailable", lambda: None)()
+    if reason:
+        pytest.skip(f"--client {chosen[0]}: {reason}")
     return chosen
 
 

@@ -25,3 +25,12 @@ def test_client_selects_the_client_suite():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "test_client_list_watch_contract" in result.stdout
     assert "test_list_watch_contract" not in result.stdout.replace("test_client_list_watch_contract", "")
+
+
+def test_a_client_that_cannot_run_here_is_skipped_with_its_reason(tmp_path):
+    """client-node without its npm package: every client test skips, naming the command to run."""
+    result = run_pytest("properties", "--client", "client-node", "-rs", timeout=120,
+                        env={"LISTWATCH_CLIENT_NODE_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "5 skipped" in result.stdout, result.stdout
+    assert f"@kubernetes/client-node is not installed in {tmp_path}/node_modules: run `npm ci --prefix" in result.stdout

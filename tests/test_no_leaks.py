@@ -127,3 +127,17 @@ def test_ctrl_c_leaves_no_kube_server_behind():
     marker = interrupt_run(["properties", "--sut", "kube", "--kube-serve", "memory"],
                            lambda m, pid: child_running(m, pid, "listwatch_conformance.sut.kube"))
     assert wait_for(lambda: not processes_marked(marker), deadline=10), processes_marked(marker)
+
+
+@pytest.mark.slow  # waits for node to load @kubernetes/client-node, then for its end
+def test_ctrl_c_leaves_no_node_behind():
+    """client-node's adapter runs node processes (one per example and one loaded ahead): none outlives Ctrl-C."""
+    from listwatch_conformance.sut.clients.client_node import unavailable
+
+    if (reason := unavailable()) is not None:
+        pytest.skip(reason)
+    # settle 10 s: long enough for an example's informer to be running (one loaded but not started
+    # ends on its own when its stdin closes, and would prove nothing)
+    marker = interrupt_run(["properties", "--client", "client-node"], lambda m, pid: child_running(m, pid, "node"),
+                           settle=10.0)
+    assert wait_for(lambda: not processes_marked(marker), deadline=10), processes_marked(marker)

@@ -39,6 +39,10 @@ prints only the outcome) sets ``capabilities.observable_view = False``. Its ``vi
 what its requests show (ResumeFromLastSeen, NoRetryAtExpiredRV, TooLargeFallsBack, WatchListSync's
 request part, BoundedRetries) and reports the others as not checked.
 
+A factory whose client cannot run on this machine (a missing runtime or package) may carry an
+``unavailable`` attribute: a function returning the reason, or None; the client tests then skip
+with that reason instead of failing (``client_node.py``'s ``client_node`` does).
+
 For a raw event iterator (``capabilities.cache`` False) the adapter *is* the user code the
 library documents: it folds ADDED/MODIFIED/DELETED into a dict and, on an error, does what the
 library's documentation tells a user to do. That code is part of what is checked, so it must

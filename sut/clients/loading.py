@@ -7,21 +7,29 @@ from collections.abc import Callable
 from listwatch_conformance.sut.clients.api import ClientCapabilities
 from listwatch_conformance.sut.loading import resolve_named
 
-BUILTIN = {
-    "reflector": "listwatch_conformance.sut.clients.reflector:reflector",
-    "reflector-watch-list": "listwatch_conformance.sut.clients.reflector:reflector_watch_list",
-    "reflector-iterator": "listwatch_conformance.sut.clients.reflector:reflector_iterator",
-    "kubernetes-informer": "listwatch_conformance.sut.clients.official:shared_informer",
-    "kubernetes-watch": "listwatch_conformance.sut.clients.official:watch_stream",
-    "kubectl-wait": "listwatch_conformance.sut.clients.kubectl:kubectl_wait",
-    "kubectl-wait-watch-list": "listwatch_conformance.sut.clients.kubectl:kubectl_wait_watch_list",
-}
-BUILTIN.update({  # the asyncio Python clients (issue 15), each a raw iterator folded by its documented user code
-    "kubernetes-asyncio": "listwatch_conformance.sut.clients.k8s_asyncio:watch_stream",
-    "kr8s": "listwatch_conformance.sut.clients.kr8s_client:watch",
-    "lightkube": "listwatch_conformance.sut.clients.lightkube_client:watch",
-    "lightkube-retry": "listwatch_conformance.sut.clients.lightkube_client:watch_retry",
-})
+_PACKAGE = "listwatch_conformance.sut.clients"
+BUILTIN = {name: f"{_PACKAGE}.{target}" for name, target in {
+    # the reference reflector (client-go's algorithm): a store, with the streaming list, and as an iterator
+    "reflector": "reflector:reflector",
+    "reflector-watch-list": "reflector:reflector_watch_list",
+    "reflector-iterator": "reflector:reflector_iterator",
+    # the official kubernetes client: its SharedInformer, and Watch.stream folded by the documented user code
+    "kubernetes-informer": "official:shared_informer",
+    "kubernetes-watch": "official:watch_stream",
+    # the anchor: the machine's kubectl (a client-go Reflector behind `kubectl wait`), judged on its requests
+    "kubectl-wait": "kubectl:kubectl_wait",
+    "kubectl-wait-watch-list": "kubectl:kubectl_wait_watch_list",
+    # the asyncio Python clients, each a raw iterator folded by its documented user code
+    "kubernetes-asyncio": "k8s_asyncio:watch_stream",
+    "kr8s": "kr8s_client:watch",
+    "lightkube": "lightkube_client:watch",
+    "lightkube-retry": "lightkube_client:watch_retry",
+    # kopf's watching loop (a private entry point), plain and with its initial streaming
+    "kopf": "kopf_watching:kopf_watch",
+    "kopf-initial-streaming": "kopf_watching:kopf_watch_streaming",
+    # @kubernetes/client-node's makeInformer in a node subprocess
+    "client-node": "client_node:client_node",
+}.items()}
 
 CONTRACT_METHODS = ("start", "view", "stop")
 
