@@ -138,8 +138,12 @@ class Plan:
 
     @property
     def request_wait(self) -> float:
-        """How long the client may take to send a request it owes: the budget plus its backoff."""
-        return HARNESS.wait_budget + 2 * self.caps.max_backoff
+        """How long a live client may take to send a request it owes before it is called stuck: the
+        suite's deadline for a backend call (``HARNESS.call_deadline``, ten budgets) plus twice its
+        backoff. Generous on purpose: whether the request came decides which rules are possible next,
+        so a request that a loaded machine makes late must still come in time on every run. A client
+        whose loop has ended costs no wait (:meth:`ClientMachine._next_owed_request`)."""
+        return HARNESS.call_deadline + 2 * self.caps.max_backoff
 
     @property
     def settle_wait(self) -> float:
@@ -209,7 +213,7 @@ class ClientMachine(RuleBasedStateMachine):
         self.synced_seen = False
         self.inconclusive = False  # a violation of an unchecked guarantee: nothing later is judged
         self.failure: Violation | None = None  # the first violation, raised at teardown
-        self.stuck = False  # the client once owed a request and made none within the wait
+        self.stuck = False  # the client once owed a request and made none (its loop ended, or it hung)
         # a truncated line, blank line or in-stream ERROR was sent since the client's last request:
         # if it dies now, RobustFraming (not StaysAlive) names it
         self.framing_sent = False
@@ -267,17 +271,37 @@ class ClientMachine(RuleBasedStateMachine):
 
     # --- requests -------------------------------------------------------------------------
     def _await_request(self) -> None:
-        """The client owes a request (nothing is open): wait for it and judge it."""
-        if self.pending is not None or self.watch is not None:
+        """The client owes a request (nothing is open): wait for it and judge it.
+
+        Which rules are possible next depends on the outcome (a pending request, or a stuck client), so
+        the outcome must follow from the program alone, not from the machine's load: the wait ends when
+        the request comes or the client's loop has ended (both decided by what the client was sent), and
+        otherwise only after the generous ``Plan.request_wait``. A stuck client stays stuck: no later
+        rule can open a stream or answer a request, so nothing waits again."""
+        if self.pending is not None or self.watch is not None or self.stuck:
             return
-        request = self.adversary.next_request(0.0 if self.stuck else self.plan.request_wait)
+        request = self._next_owed_request()
         if request is None:
-            if not self.stuck:
-                self.stuck = True  # waited once; later rules do not wait the full budget again
-                view = self._view()
-                self._liveness(view, f"no request within {self.plan.request_wait:.2f}s after {self.last_fault}")
+            self.stuck = True
+            view = self._view()
+            waited = "" if not view.alive else f" within {self.plan.request_wait:.2f}s"
+            self._liveness(view, f"no request{waited} after {self.last_fault}")
             return
         self._take(request)
+
+    def _next_owed_request(self) -> Request | None:
+        """The request the client owes, or None once its loop has ended or ``Plan.request_wait`` passed.
+        After the loop is seen ended, one more poll interval catches a request still in flight."""
+        deadline = time.monotonic() + self.plan.request_wait
+        while True:
+            left = deadline - time.monotonic()
+            request = self.adversary.next_request(max(0.0, min(HARNESS.poll_interval, left)))
+            if request is not None:
+                return request
+            if left <= 0:
+                return None
+            if not self._view().alive:
+                return self.adversary.next_request(HARNESS.poll_interval)
 
     def _take(self, request: Request) -> None:
         note(f"client: {request!r}")

@@ -25,11 +25,12 @@ requests none and the documented pattern has none.
 from __future__ import annotations
 
 import httpx2
-from lightkube import ALL_NS, AsyncClient, KubeConfig
+from lightkube import ALL_NS, AsyncClient, KubeConfig, operators
 from lightkube.config.models import Cluster, User
 from lightkube.resources.core_v1 import ConfigMap
 from lightkube.types import on_error_raise, on_error_retry
 
+from listwatch_conformance.model.selectors import EXISTS, IN, NOT_EXISTS, NOT_IN, parse_label_selector
 from listwatch_conformance.sut.api import Object
 from listwatch_conformance.sut.clients.aio import FoldingAdapter
 from listwatch_conformance.sut.clients.api import ClientCapabilities
@@ -57,8 +58,7 @@ class WatchAdapter(FoldingAdapter):
         client = AsyncClient(KubeConfig.from_one(cluster=Cluster(server=url), user=User()))
         scope = {"namespace": namespace or ALL_NS}
         if label_selector:
-            # lightkube takes a dict of label -> value; the adversary draws equality selectors only
-            scope["labels"] = dict(part.split("=", 1) for part in label_selector.split(","))
+            scope["labels"] = lightkube_labels(label_selector)
         try:
             while True:
                 try:
@@ -73,6 +73,15 @@ class WatchAdapter(FoldingAdapter):
                     pass
         finally:
             await client.close()
+
+
+def lightkube_labels(label_selector: str) -> list[tuple[str, operators.Operator]]:
+    """A label selector string as lightkube's ``labels`` (pairs of key and operator, as
+    ``lightkube.core.selector.build_selector`` takes them): every form the machine draws (``k=v``,
+    ``k!=v``, ``k``, ``!k``, ``k in (...)``), parsed by the suite's own selector parser."""
+    to_operator = {EXISTS: lambda values: operators.exists(), NOT_EXISTS: lambda values: operators.not_exists(),
+                   IN: lambda values: operators.in_(values), NOT_IN: lambda values: operators.not_in(values)}
+    return [(r.key, to_operator[r.op](sorted(r.values))) for r in parse_label_selector(label_selector)]
 
 
 def watch() -> WatchAdapter:
