@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -110,19 +111,18 @@ def picture(rows: list[Row], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(2.0 + 1.25 * len(GUARANTEES), 0.9 + 0.42 * len(rows)))
+    fig, ax = plt.subplots(figsize=(2.5 + 1.6 * len(GUARANTEES), 1.0 + 0.55 * len(rows)))
     ax.axis("off")
-    text = [[r.cells[g].status if r.cells[g].status != "failed" else f"failed\n{r.cells[g].detail}"
-             for g in GUARANTEES] for r in rows]
+    text = [[r.cells[g].status if r.cells[g].status != "failed"
+             else "failed\n" + r.cells[g].detail.replace(", ", "\n") for g in GUARANTEES] for r in rows]
     colours = [[COLOURS[r.cells[g].status] for g in GUARANTEES] for r in rows]
+    # a guarantee's name on two lines (ResumeFrom / LastSeen): the columns stay narrow enough to read
+    labels = [re.sub(r"(?<=[a-z])(?=[A-Z])", "\n", g, count=1) if len(g) > 12 else g for g in GUARANTEES]
     table = ax.table(cellText=text, cellColours=colours, rowLabels=[f"{r.client} {r.version}" for r in rows],
-                     colLabels=GUARANTEES, loc="center", cellLoc="center")
+                     colLabels=labels, loc="center", cellLoc="center")
     table.auto_set_font_size(False)
-    table.set_fontsize(6.5)
-    table.scale(1, 2.0)
-    for (row, _), cell in table.get_celld().items():
-        if row == 0:
-            cell.get_text().set_rotation(30)
+    table.set_fontsize(6)
+    table.scale(1, 2.6)
     fig.tight_layout()
     fig.savefig(path, dpi=150)
     plt.close(fig)
@@ -146,7 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     rows += rows_for_findings_only([tuple(a.split("=", 1)) for a in args.also], findings)
     args.markdown.write_text(markdown(rows))
     if args.picture is not None:
-        picture(rows, args.picture)
+        try:
+            picture(rows, args.picture)
+        except ImportError as exc:
+            print(f"matrix: --picture needs matplotlib (pip install -e '.[bench]'): {exc}", file=sys.stderr)
+            return 2
     return 0
 
 
