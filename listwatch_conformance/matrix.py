@@ -89,12 +89,8 @@ def row_from_report(report: Mapping, findings: Mapping[tuple[str, str], list[str
 def rows_for_findings_only(clients: Iterable[tuple[str, str]],
                            findings: Mapping[tuple[str, str], list[str]]) -> list[Row]:
     """Rows for clients without a report: their findings, the rest not run."""
-    rows = []
-    for client, version in clients:
-        cells = {name: Cell("failed", ", ".join(findings[(client, name)])) if (client, name) in findings
-                 else Cell("not run") for name in GUARANTEES}
-        rows.append(Row(client, version, cells))
-    return rows
+    return [row_from_report({"client": {"client": client, "version": version, "guarantees": []}}, findings)
+            for client, version in clients]
 
 
 def markdown(rows: list[Row]) -> str:
