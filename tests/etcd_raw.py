@@ -81,9 +81,14 @@ class RawEtcd:
     def compact(self, revision: int) -> None:
         self.kv.Compact(rpc_pb2.CompactionRequest(revision=revision, physical=True), timeout=DEADLINE)
 
-    def watch(self, start_revision: int, **kw) -> RawWatch:
+    def watch(self, start_revision: int, then_progress: bool = False, **kw) -> RawWatch:
+        """A watch on the prefix from ``start_revision``; ``then_progress`` sends a progress request right
+        behind the create request, before its confirmation (the created response stays in ``responses``)."""
         w = RawWatch(self.channel)
         w.create(self.prefix, self.end, start_revision, **kw)
+        if then_progress:
+            w.progress()
+            return w
         created = w.until(lambda r: r.created)
         assert created and created[-1].created, "etcd did not create the watch"
         return w
