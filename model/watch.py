@@ -433,7 +433,8 @@ class WatchModel:
                     return None
                 return self._violation(
                     G.ProgressLiveness, "no bookmark after request_progress",
-                    f"BOOKMARK at RV >= {self.progress_owed}", "nothing")
+                    f"BOOKMARK at RV >= {self.progress_owed}" if self.progress_owed > -math.inf
+                    else "BOOKMARK at any RV (nothing was written yet)", "nothing")
         if not live:
             return self._violation(G.InitialState, "no start state is consistent with the writes since",
                                    "initial state at an RV not older than requested", list(self.delivered))

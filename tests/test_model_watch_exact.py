@@ -347,6 +347,17 @@ def test_request_progress_owes_bookmark_at_or_past_last_write():
     assert a.rv == 1001
 
 
+def test_request_progress_before_any_write_owes_a_bookmark_at_any_rv():
+    log = History()
+    w = watch(log, None, allow_bookmarks=True)
+    w.request_progress(log.last_rv)
+    owed = w.owed()
+    assert owed.guarantee is G.ProgressLiveness
+    assert "BOOKMARK at any RV" in str(owed) and "inf" not in str(owed)
+    feed(w, bookmark(0))
+    assert w.owed() is None
+
+
 def test_request_progress_satisfied_by_bookmark_beyond_last_write(s):
     w = watch(s.log, 1010, allow_bookmarks=True)
     w.request_progress(s.log.last_rv)
