@@ -12,6 +12,10 @@ Each report is a ``--conformance-report`` of one ``--client`` run (its ``client`
 A finding outranks a report's "passed": a short run may miss what a replayed program shows.
 
 The picture (``--picture``, SVG or PNG by its suffix) needs matplotlib (the ``bench`` extra).
+
+``--check PUBLISHED.md`` compares instead of publishing: every row made from the reports must stand,
+character for character, in that file (CI regenerates the rows of the clients it runs and fails,
+exit status 1, naming each stale row, when docs/clients.md no longer says what the runs show).
 """
 
 from __future__ import annotations
@@ -124,13 +128,22 @@ def picture(rows: list[Row], path: Path) -> None:
     plt.close(fig)
 
 
+def stale_rows(rows: list[Row], published: str) -> list[str]:
+    """The rows of ``rows``, as Markdown lines, that ``published`` does not contain verbatim."""
+    lines = set(published.splitlines())
+    return [line for line in markdown(rows).splitlines()[2:] if line not in lines]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m listwatch_conformance.matrix", description=__doc__.splitlines()[0])
     parser.add_argument("reports", nargs="*", type=Path, help="--conformance-report JSON files of --client runs")
     parser.add_argument("--findings", type=Path, required=True, help="the findings registry (docs/findings/index.toml)")
     parser.add_argument("--also", action="append", default=[], metavar="CLIENT=VERSION",
                         help="a client without a report: a row of its findings")
-    parser.add_argument("--markdown", type=Path, required=True)
+    out = parser.add_mutually_exclusive_group(required=True)
+    out.add_argument("--markdown", type=Path, help="write the matrix here")
+    out.add_argument("--check", type=Path, metavar="PUBLISHED.md",
+                     help="exit 1 unless every row made from the reports stands verbatim in this file")
     parser.add_argument("--picture", type=Path, default=None, help="an SVG or PNG of the matrix (needs matplotlib)")
     args = parser.parse_args(argv)
     try:
@@ -140,6 +153,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"matrix: {exc}", file=sys.stderr)
         return 2
     rows += rows_for_findings_only([tuple(a.split("=", 1)) for a in args.also], findings)
+    if args.check is not None:
+        stale = stale_rows(rows, args.check.read_text())
+        for line in stale:
+            print(f"matrix: {args.check} does not have this row, made from the reports:\n  {line}", file=sys.stderr)
+        return 1 if stale else 0
     args.markdown.write_text(markdown(rows))
     if args.picture is not None:
         try:

@@ -94,3 +94,16 @@ def test_a_server_report_is_refused_with_a_clear_error(tmp_path, capsys):
     report.write_text(json.dumps({"backend": {"sut": "memory"}}))
     assert matrix.main([str(report), "--findings", str(REGISTRY), "--markdown", str(tmp_path / "m.md")]) == 2
     assert "a report without a client section" in capsys.readouterr().err
+
+
+def test_check_passes_a_published_row_and_names_a_stale_one(tmp_path, capsys):
+    report = tmp_path / "lib.json"
+    report.write_text(json.dumps(_report("reflector", {"ViewAtRV": "passed"})))
+    published = tmp_path / "clients.md"
+    assert matrix.main([str(report), "--findings", str(REGISTRY), "--markdown", str(published)]) == 0
+    published.write_text("# the page\n\n" + published.read_text() + "\nmore text\n")
+    assert matrix.main([str(report), "--findings", str(REGISTRY), "--check", str(published)]) == 0
+    report.write_text(json.dumps(_report("reflector", {"ViewAtRV": "failed"})))
+    assert matrix.main([str(report), "--findings", str(REGISTRY), "--check", str(published)]) == 1
+    err = capsys.readouterr().err
+    assert "does not have this row" in err and "| `reflector` | 1.0 | failed (run) |" in err
