@@ -33,6 +33,7 @@ from collections.abc import Callable
 import attrs
 import hypothesis
 from hypothesis import reproduce_failure
+from hypothesis.reporting import with_reporter
 from hypothesis.errors import DidNotReproduce, FlakyFailure, FlakyStrategyDefinition
 from hypothesis.stateful import RuleBasedStateMachine, get_state_machine_test
 from hypothesis.statistics import collector
@@ -206,7 +207,23 @@ def _nondeterministic(exc: FlakyStrategyDefinition) -> BackendFault:
 
 
 def _replay(test: Callable[[], None], blob: str) -> Callable[[], None]:
-    return reproduce_failure(hypothesis.__version__, blob.encode())(test)
+    """``test`` run on the one example ``blob`` encodes. Hypothesis prints a replayed example's program
+    (it adds no notes then): the printout is caught and added to the failure's notes, with the blob,
+    so a replay is shown and reported as a search's failure is, under our heading and rerun line."""
+    replay = reproduce_failure(hypothesis.__version__, blob.encode())(test)
+
+    def replay_with_program() -> None:
+        printed: list[str] = []
+        try:
+            with with_reporter(printed.append):
+                replay()
+        except BaseException as exc:
+            notes = getattr(exc, "__notes__", [])
+            if not program_lines(notes) and printed:
+                exc.__notes__ = [*notes, *printed, f"@reproduce_failure('{hypothesis.__version__}', b'{blob}')"]
+            raise
+
+    return replay_with_program
 
 
 def _search(test_for: Callable[[object], Callable[[], None]], settings, stats: list[dict],

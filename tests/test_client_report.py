@@ -54,6 +54,9 @@ def test_the_printed_rerun_line_replays_the_failure(mutant_run):
     result = run_pytest(*command[1:], timeout=300)
     assert result.returncode == 1, result.stdout[-3000:]
     assert "NoDuplicateEvents: " in result.stdout
+    failure = result.stdout.split("Captured")[0]  # the replayed program under our heading, not in stdout
+    assert "Shrunk program:" in failure and "state = ClientConformance()" in failure, result.stdout[-3000:]
+    assert "--reproduce=" in failure
 
     command[command.index("--client") + 1] = "reflector-iterator"  # the fix: the same example passes
     result = run_pytest(*command[1:], timeout=300)

@@ -85,6 +85,9 @@ def test_the_printed_rerun_line_replays_the_failure(two_bug_run):
     assert result.returncode == 1
     assert "NamespaceIsolation: " in result.stdout
     assert "1 failed" in result.stdout
+    failure = result.stdout.split("Captured")[0]  # the replayed program under our heading, not in stdout
+    assert "Shrunk program:" in failure and "state = ListWatchConformance()" in failure, result.stdout[-3000:]
+    assert "--reproduce=" in failure
 
 
 def test_not_applicable_guarantees_are_named_with_the_capability(tmp_path, repo):
