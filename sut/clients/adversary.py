@@ -314,6 +314,9 @@ class _Handler(BaseHTTPRequestHandler):
     owner: Adversary
     protocol_version = "HTTP/1.1"
     server_version = "listwatch-conformance-adversary"
+    # TCP_NODELAY: a reply is written as headers, then body (and a watch as one write per chunk); with
+    # Nagle's algorithm each write after the first waits for the client's delayed ACK (40 ms on Linux)
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
         pass
