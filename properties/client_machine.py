@@ -60,6 +60,7 @@ SELECTORS = ("", "x=1", "x!=1", "x", "!x", "x in (0)")
 STALL_SLICE = 0.05  # a stall slice, as a fraction of the wait budget (slowness stays well inside it)
 MAX_STALLS = 2
 FIRST_RV = 1  # the RV of the empty store: Kubernetes RVs start above 0, and "0" means "any" on the wire
+LIVENESS_SLICE = 0.01  # how often the wait for an owed request looks whether the client's loop has ended
 SETTLE_ROUNDS = 12  # requests answered honestly at the end before Converges gives up
 
 
@@ -295,7 +296,8 @@ class ClientMachine(RuleBasedStateMachine):
         deadline = time.monotonic() + self.plan.request_wait
         while True:
             left = deadline - time.monotonic()
-            request = self.adversary.next_request(max(0.0, min(HARNESS.poll_interval, left)))
+            # a request ends the wait at once; the short slice is how soon an ended loop is noticed
+            request = self.adversary.next_request(max(0.0, min(LIVENESS_SLICE, left)))
             if request is not None:
                 return request
             if left <= 0:

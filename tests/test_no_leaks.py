@@ -131,7 +131,8 @@ def test_ctrl_c_leaves_no_kube_server_behind():
 
 @pytest.mark.slow  # waits for node to load @kubernetes/client-node, then for its end
 def test_ctrl_c_leaves_no_node_behind():
-    """client-node's adapter runs node processes (one per example and one loaded ahead): none outlives Ctrl-C."""
+    """client-node's adapter runs node processes (one loaded process runs each example's informer): none
+    outlives Ctrl-C."""
     from listwatch_conformance.sut.clients.client_node import unavailable
 
     if (reason := unavailable()) is not None:

@@ -15,7 +15,10 @@ Wire behaviour, as a real apiserver sends it:
   line ending in ``\\n``; a clean end writes the terminating chunk; a *cut* writes what it was
   given (a truncated line) and drops the connection without the terminating chunk, as a dying
   apiserver or a proxy does;
-- HTTP/1.1 keep-alive: a client may send its next request on the same connection.
+- HTTP/1.1 keep-alive: a client may send its next request on the same connection;
+- ``TCP_NODELAY``, as Go's net package sets it on every TCP connection: each write goes out at once
+  (with Nagle's algorithm a reply's body, and each chunk after the first, waited for the client's
+  delayed ACK, 40 ms on Linux: 44 ms a request instead of 0.2 ms).
 
 Every request (method, path, query, monotonic time) is kept in :attr:`Adversary.requests`.
 Threads: one serving thread, one per connection (stdlib ``ThreadingHTTPServer``). Every wait has a
@@ -314,6 +317,9 @@ class _Handler(BaseHTTPRequestHandler):
     owner: Adversary
     protocol_version = "HTTP/1.1"
     server_version = "listwatch-conformance-adversary"
+    # TCP_NODELAY: a reply is written as headers, then body (and a watch as one write per chunk); with
+    # Nagle's algorithm each write after the first waits for the client's delayed ACK (40 ms on Linux)
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
         pass

@@ -16,8 +16,17 @@ import asyncio
 import threading
 from collections.abc import Callable, Coroutine, Iterable
 
+from pathlib import Path
+
 from listwatch_conformance.sut.api import Object
 from listwatch_conformance.sut.clients.api import ClientCapabilities, ClientView
+
+# The cluster CA a user's kubeconfig names (``certificate-authority``): a self-signed certificate made
+# for the suite (its key was discarded). The adversary speaks plain HTTP, so no handshake ever uses
+# it; naming it only spares each new client the system's whole CA bundle, which a client without a
+# cluster CA loads into an SSL context it builds and never uses (30-50 ms of CPU per client, and
+# kubernetes_asyncio builds one per ``watch.Watch()``).
+CLUSTER_CA = str(Path(__file__).with_name("cluster-ca.pem"))
 
 
 def distribution_version(name: str) -> str:

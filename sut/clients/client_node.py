@@ -25,9 +25,14 @@ For the state machine the informer's reconnect backoff (1 s doubling to 30 s, ``
 and the user's 5 s restart are scaled by 1/100 (``delayFn``, the informer's own hook); the factories'
 ``production`` attribute keeps them as shipped, for BoundedRetries.
 
-Each adapter has its own node process, ended on :meth:`stop` (killed if it does not end within
-2 s) and when the adapter's process dies (its stdin closes). Loading the library takes node about
-1.3 s of CPU, so one loaded process is kept ready for the next adapter (ended at exit).
+Loading the library takes node about 1 s of CPU, so the adapters share node processes: each
+:meth:`start` takes an idle one (or starts one) and runs a fresh informer in it (a new ``KubeConfig``,
+API client and ``makeInformer``: nothing of the example before is reused but the loaded library and
+undici's connection pool, whose connections were to the previous example's server, which closed
+them). :meth:`stop` stops the informer, and ``informer.mjs`` then makes sure it can make no request
+any more; the process goes back to the pool only if it answered that in time, and is ended
+otherwise (killed after 2 s). Idle processes end at exit, and any process ends when the adapter's
+process dies (its stdin closes).
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ SCRIPT = HERE / "informer.mjs"
 PACKAGE = "@kubernetes/client-node"
 FAST = 0.01  # the backoff scale for the state machine
 VIEW_DEADLINE = 5.0
+STOP_DEADLINE = 2.0
 READY_DEADLINE = 60.0  # loading the library under load (CI's 2 busy cores) took up to 11 s
 
 
@@ -92,6 +98,7 @@ class _NodeProcess:
         self._reader = threading.Thread(target=self._read, name="client-node-stdout", daemon=True)
         self._reader.start()
         self._ready = False
+        self.in_sync = True  # every request so far got its own answer: the channel can be reused
 
     def _read(self) -> None:
         for line in self.proc.stdout:
@@ -118,8 +125,12 @@ class _NodeProcess:
             self.proc.stdin.write(json.dumps(request) + "\n")
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError, ValueError):
+            self.in_sync = False
             return None
-        return self._answer(deadline)
+        answer = self._answer(deadline)
+        if answer is None:
+            self.in_sync = False  # a late answer would be read as the next request's
+        return answer
 
     def stderr(self) -> str:
         try:
@@ -129,11 +140,11 @@ class _NodeProcess:
             return ""
 
     def end(self) -> None:
-        """Ask it to stop, kill it after 2 s, and release its pipes and thread."""
+        """Ask it to exit, kill it after 2 s, and release its pipes and thread."""
         proc = self.proc
         if proc.poll() is None:
             try:
-                proc.stdin.write('{"op": "stop"}\n')
+                proc.stdin.write('{"op": "exit"}\n')
                 proc.stdin.close()
             except (BrokenPipeError, OSError, ValueError):
                 pass
@@ -151,31 +162,39 @@ class _NodeProcess:
         self._stderr.close()
 
 
-# Loading the library costs node about 1.3 s of CPU (its generated API): the adapter keeps one
-# process loaded ahead (started by the previous adapter, ended at exit), so an example does not wait.
-_spare: _NodeProcess | None = None
-_spare_lock = threading.Lock()
+# Loading the library costs node about 1 s of CPU (its generated API): a process whose informer was
+# stopped cleanly runs the next adapter's informer (ended at exit).
+_idle: list[_NodeProcess] = []
+_idle_lock = threading.Lock()
 
 
 def _take_process() -> _NodeProcess:
-    global _spare
-    with _spare_lock:
-        proc, _spare = _spare, None
-        if proc is None or not proc.alive():
-            if proc is not None:
-                proc.end()
-            proc = _NodeProcess()
-        _spare = _NodeProcess()
-    return proc
+    """An idle loaded process, or a new one."""
+    with _idle_lock:
+        while _idle:
+            proc = _idle.pop()
+            if proc.alive():
+                return proc
+            proc.end()
+    return _NodeProcess()
+
+
+def _give_back(proc: _NodeProcess) -> None:
+    """Stop the process's informer; keep the process for the next adapter if it confirmed in time."""
+    if proc.alive() and proc.in_sync and proc.ask({"op": "stop"}, STOP_DEADLINE) == {"stopped": True}:
+        with _idle_lock:
+            _idle.append(proc)
+    else:
+        proc.end()
 
 
 @atexit.register
-def _end_spare() -> None:
-    global _spare
-    with _spare_lock:
-        spare, _spare = _spare, None
-    if spare is not None:
-        spare.end()
+def _end_idle() -> None:
+    with _idle_lock:
+        idle = list(_idle)
+        _idle.clear()
+    for proc in idle:
+        proc.end()
 
 
 class ClientNodeInformer:
@@ -217,8 +236,10 @@ class ClientNodeInformer:
         return ClientView(rv=answer["rv"], objects=objects, synced=answer["synced"], alive=True)
 
     def stop(self) -> None:
-        if self._node is not None:
-            self._node.end()
+        with self._lock:
+            node, self._node = self._node, None
+        if node is not None:
+            _give_back(node)
 
 
 def client_node() -> ClientNodeInformer:

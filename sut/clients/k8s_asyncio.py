@@ -23,7 +23,7 @@ import aiohttp
 from kubernetes_asyncio import client, watch
 from kubernetes_asyncio.client.exceptions import ApiException
 
-from listwatch_conformance.sut.clients.aio import FoldingAdapter, configmap_object
+from listwatch_conformance.sut.clients.aio import CLUSTER_CA, FoldingAdapter, configmap_object
 from listwatch_conformance.sut.clients.api import ClientCapabilities
 
 
@@ -38,6 +38,10 @@ class WatchStreamAdapter(FoldingAdapter):
     async def _main(self, url: str, namespace: str | None, label_selector: str) -> None:
         configuration = client.Configuration()
         configuration.host = url
+        configuration.ssl_ca_cert = CLUSTER_CA  # as load_kube_config sets it from the kubeconfig's CA
+        # the default configuration, as load_kube_config makes it: each watch.Watch() builds an
+        # ApiClient from it (for deserialising), and with it one SSL context
+        client.Configuration.set_default(configuration)
         kwargs = {"namespace": namespace} if namespace else {}
         if label_selector:
             kwargs["label_selector"] = label_selector

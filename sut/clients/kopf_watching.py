@@ -22,8 +22,8 @@ exception out of ``infinite_watch`` ends the loop, as it ends an operator's watc
 (``kopf/_core/reactor/orchestration.py``: a failed watcher is not respawned).
 
 The loop is an asyncio loop in the adapter's own thread, with kopf's credentials vault (the
-context variable ``auth.vault_var``) holding one ``ConnectionInfo(server=url)``. ``stop()`` cancels
-the task, closes kopf's HTTP sessions and joins the thread within 5 s.
+context variable ``auth.vault_var``) holding one ``ConnectionInfo(server=url, ca_path=CLUSTER_CA)``.
+``stop()`` cancels the task, closes kopf's HTTP sessions and joins the thread within 5 s.
 
 kopf retries a failed request with ``settings.networking.error_backoffs`` (1, 1, 2, 3, 5, 8, 13,
 21 s); for the state machine the factories scale them by 1/100, and their ``production`` attribute
@@ -37,6 +37,7 @@ import logging
 import threading
 
 from listwatch_conformance.sut.api import Object
+from listwatch_conformance.sut.clients.aio import CLUSTER_CA
 from listwatch_conformance.sut.clients.api import ClientCapabilities, ClientView
 
 SHORT_BACKOFFS = (0.01, 0.01, 0.02, 0.03, 0.05, 0.08, 0.13, 0.21)  # kopf's defaults / 100
@@ -120,7 +121,8 @@ class KopfWatchAdapter:
         from kopf._cogs.structs import credentials
 
         vault = credentials.Vault()
-        await vault.populate({"adversary": credentials.ConnectionInfo(server=url)})
+        # the cluster's CA, as a kubeconfig names it (``aio.CLUSTER_CA``: never used over plain HTTP)
+        await vault.populate({"adversary": credentials.ConnectionInfo(server=url, ca_path=CLUSTER_CA)})
         auth.vault_var.set(vault)
         stream = watching.infinite_watch(settings=self._settings(label_selector), resource=self._resource(),
                                          namespace=namespace)

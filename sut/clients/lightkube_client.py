@@ -4,8 +4,9 @@ by the user code its documentation shows, plain and with ``on_error=on_error_ret
 The documentation followed: lightkube's "List-Watch pattern" page (``docs/list-watch.md``): iterate
 ``client.list(ConfigMap)``, keep its ``resourceVersion``, then ``async for event, obj in
 client.watch(ConfigMap, resource_version=...)`` folding ADDED/MODIFIED into the dict and removing
-on DELETED. The client is built from ``KubeConfig.from_one(cluster=Cluster(server=url),
-user=User())`` (``from_server`` has no user and cannot build a client). ``Client.watch``'s
+on DELETED. The client is built from ``KubeConfig.from_one(cluster=Cluster(server=url,
+certificate_auth=CLUSTER_CA), user=User())`` (``from_server`` has no user and cannot build a
+client; the cluster's CA as a kubeconfig names it, ``aio.CLUSTER_CA``). ``Client.watch``'s
 docstring: it "will automatically create a new request whenever the backend close the connection
 without errors"; ``on_error`` controls errors, raising by default, and ``on_error_retry``
 "Immediately retries the API call using the last known resource version" (``lightkube.types``).
@@ -32,7 +33,7 @@ from lightkube.types import on_error_raise, on_error_retry
 
 from listwatch_conformance.model.selectors import EXISTS, IN, NOT_EXISTS, NOT_IN, parse_label_selector
 from listwatch_conformance.sut.api import Object
-from listwatch_conformance.sut.clients.aio import FoldingAdapter
+from listwatch_conformance.sut.clients.aio import CLUSTER_CA, FoldingAdapter
 from listwatch_conformance.sut.clients.api import ClientCapabilities
 
 
@@ -55,7 +56,8 @@ class WatchAdapter(FoldingAdapter):
         self.name = "lightkube AsyncClient.watch" + (" (on_error_retry)" if retry else "") + " (user fold)"
 
     async def _main(self, url: str, namespace: str | None, label_selector: str) -> None:
-        client = AsyncClient(KubeConfig.from_one(cluster=Cluster(server=url), user=User()))
+        cluster = Cluster(server=url, certificate_auth=CLUSTER_CA)
+        client = AsyncClient(KubeConfig.from_one(cluster=cluster, user=User()))
         scope = {"namespace": namespace or ALL_NS}
         if label_selector:
             scope["labels"] = lightkube_labels(label_selector)
