@@ -133,3 +133,9 @@ compaction_edges = st.sampled_from((-1, 0, -2, 1)).map(Compacted)
 lower_compactions = st.sampled_from((-1, -2)).map(Compacted)  # compact() below the last compaction
 # a list's rv=N spelled with the contract's default meaning (None) or by name
 not_older_than = st.sampled_from((None, "NotOlderThan"))
+
+# progress_amid_writes: a write or a progress request, in order. The bookmark paths of a watch's queue
+# want a request right behind an unread event (W P), behind an unread bookmark (P P, after W or P) and a
+# request after a bookmark and an event (P W P); four steps meet each of them in one of a few orders.
+PROGRESS, WRITE = "progress", "write"
+progress_amid_writes = st.lists(st.sampled_from((WRITE, PROGRESS)), min_size=2, max_size=5)

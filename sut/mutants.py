@@ -241,6 +241,27 @@ class BookmarkWithoutAllow(MemoryBackend):
     watcher_class = _AlwaysBookmarkWatcher
 
 
+class _BookmarkTakesLastPlaceWatcher(CacheWatcher):
+    def bookmark(self, rv):
+        with self._cond:
+            if self.allow_bookmarks and not self._terminated and rv >= self.bookmark_floor:
+                bookmark = Event(EventType.BOOKMARK, max(rv, self.rv))
+                if self._queue:
+                    self._queue[-1] = bookmark  # the bug: whatever is queued last, an unread event too
+                else:
+                    self._queue.append(bookmark)
+                self._cond.notify_all()
+
+
+class BookmarkReplacesEvent(MemoryBackend):
+    """A progress bookmark coalesces with the newest unread item of a watch's queue, event or bookmark,
+    where only a bookmark may be moved forward: the unread event at the tail is lost, its RV claimed by
+    the bookmark. The class of the mutation benchmark's four survivors in ``CacheWatcher.bookmark`` of
+    November 30 (``is`` made ``!=``, ``[-1]`` made ``[0]``), met by the search's progress_amid_writes."""
+
+    watcher_class = _BookmarkTakesLastPlaceWatcher
+
+
 class ProgressIgnored(MemoryBackend):
     """request_progress() is accepted and does nothing."""
 
@@ -650,4 +671,6 @@ MUTANTS: dict[type[MemoryBackend], tuple[G, ...]] = {
     ExactListExpiredAtCompaction: (G.ListExact, G.PaginationSnapshot),  # PaginationSnapshot: a token at C
     ExactMatchByIdentity: (G.ListExact,),
     PreconditionByIdentity: (G.WriteAcknowledged,),
+    # ... and of November 30; Liveness when the lost event was the watch's last
+    BookmarkReplacesEvent: (G.Reliable, G.Liveness),
 }
