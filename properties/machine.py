@@ -303,6 +303,22 @@ class ConformanceSteps(RuleBasedStateMachine):
         except ListWatchError as exc:
             note(f"refused: {exc!r}")
 
+    def _malformed(self, kind: str, selector: str, verb: str) -> None:
+        """A list or watch with a ``kind`` ("label" or "field") selector that does not parse: refused with a
+        ListWatchError, as Kubernetes answers 400 BadRequest; served, it breaks SelectorSemantics."""
+        call_ = self.backend.list if verb == "list" else self.backend.watch
+        what = f"{verb}({kind}_selector={selector!r})"
+        try:
+            answer = self.calls(what, HARNESS.call_deadline, call_, **{f"{kind}_selector": selector})
+        except ListWatchError as exc:
+            note(f"{what} refused: {exc!r}")
+            return
+        if verb == "watch":
+            self.calls(f"close() on {what}", HARNESS.call_deadline, answer.close)
+        self._check(_raise, Violation(
+            G.SelectorSemantics, what, f"a {kind} selector that does not parse was served",
+            expected="ListWatchError (Kubernetes: 400 BadRequest)", observed="a page" if verb == "list" else "a watch"))
+
     def _label(self, kind: str) -> str:
         self.counter += 1
         return f"{kind} #{self.counter}"
@@ -638,6 +654,13 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
                         continue
                     last = self._put(namespace, name, labels, str(i % 2))
                 return self._returned(last, "progress_amid_writes")
+
+        if caps.label_selectors or caps.field_selectors:
+            @rule(selector=s.malformed_selectors(caps.label_selectors, caps.field_selectors),
+                  verb=st.sampled_from(("list", "watch")))
+            def malformed_selector(self, selector, verb):
+                """A list or watch whose selector does not parse: refused, as Kubernetes answers 400 BadRequest."""
+                self._malformed(*selector, verb)
 
         @rule(target=rvs, namespace=s.watch_namespaces, label_selector=label_selectors,
               field_selector=field_selectors, rv=st.one_of(st.none(), st.just(0), rvs, s.aheads),

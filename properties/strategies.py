@@ -139,3 +139,16 @@ not_older_than = st.sampled_from((None, "NotOlderThan"))
 # request after a bookmark and an event (P W P); four steps meet each of them in one of a few orders.
 PROGRESS, WRITE = "progress", "write"
 progress_amid_writes = st.lists(st.sampled_from((WRITE, PROGRESS)), min_size=2, max_size=5)
+
+# Selectors that do not parse, each with the kind of selector it is sent as: Kubernetes refuses them
+# with 400 BadRequest (labels.Parse and fields.ParseSelector fail; an unknown field is refused by the
+# resource's field label conversion), so a backend must answer a ListWatchError.
+MALFORMED_LABEL_SELECTORS = ("app in (x", "app=x,", "=x", "app in x", "!app=x")
+MALFORMED_FIELD_SELECTORS = ("metadata.name", "spec.nodeName=a", "metadata.name=a,metadata.namespace")
+
+
+def malformed_selectors(label: bool, field: bool):
+    """(kind, selector) pairs of the kinds a backend declares it supports: "label" or "field"."""
+    pairs = [("label", t) for t in MALFORMED_LABEL_SELECTORS if label]
+    pairs += [("field", t) for t in MALFORMED_FIELD_SELECTORS if field]
+    return st.sampled_from(pairs)
