@@ -38,6 +38,7 @@ from listwatch_conformance.properties.harness import (BackendCalls, BackendFault
 from listwatch_conformance.sut.api import AlreadyExists, Capabilities, Conflict, Expired, ListWatchError, NotFound, WatchClosed
 
 MAX_EXTRA_POLLS = 1000  # events read after a watch caught up, to catch duplicates and extras
+MAX_PAGES = 100  # pages list_pages reads of one list (a program writes far fewer objects)
 # The contract's defaults (sut/api.py): every other watch() and list() leaves out the arguments that
 # equal them, so a backend must honour its documented defaults as well as arguments spelled out.
 WATCH_DEFAULTS = dict(namespace=None, label_selector="", field_selector="", rv=None, allow_bookmarks=False,
@@ -426,6 +427,33 @@ class ConformanceSteps(RuleBasedStateMachine):
             self.paginated.append(PagedList(model, token, kwargs))
         return rv
 
+    def _continue(self, index: int) -> bool:
+        """Fetch the next page of the paginated list ``self.paginated[index]`` and check it; the list stays
+        in progress at ``index`` while its page hands out a continue token. Whether it does."""
+        paged = self.paginated.pop(index)
+        kwargs = dict(paged.call, continue_token=paged.token)
+        try:
+            page = self.calls("list() with a continue token", HARNESS.call_deadline, self.backend.list, **kwargs)
+        except ListWatchError as exc:
+            note(f"{paged.model.spec.label} continue raised {exc!r}")
+            self._check(paged.model.next_failed, isinstance(exc, Expired))
+            return False
+        rv, items, token = to_page("list() with a continue token", page)
+        self._check(paged.model.next_page, rv, items, token)
+        if token is not None:
+            self.paginated.insert(index, PagedList(paged.model, token, paged.call))
+        return token is not None
+
+    def _list_through(self, spec: ListSpec) -> int | None:
+        """A list read to its end, page after page, with nothing written between; the first page's RV."""
+        rv = self._list(spec)
+        model = self.lists[-1]
+        for _ in range(MAX_PAGES):
+            index = next((i for i, p in enumerate(self.paginated) if p.model is model), None)
+            if index is None or not self._continue(index):
+                break
+        return rv
+
     def _unselected(self, kwargs: dict) -> tuple:
         """The items of the list ``kwargs`` asked for, asked again without the label selector and the limit."""
         what = "list() without the label selector (a probe)"
@@ -676,6 +704,17 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
                             self._label("list"))
             return self._returned(self._list(spec), spec.label)
 
+        # Only for a backend with pagination, as a rule of its own: see progress_amid_writes.
+        if caps.pagination:
+            @rule(target=rvs, namespace=s.watch_namespaces, label_selector=label_selectors,
+                  field_selector=field_selectors, rv=st.one_of(st.none(), st.just(0), rvs), limit=s.page_sizes)
+            def list_pages(self, namespace, label_selector, field_selector, rv, limit):
+                """A list read to its end, page by page, with nothing written between (``kubectl get
+                --chunk-size``, a reflector's paginated relist): the pages hold the snapshot, each object once."""
+                spec = ListSpec(Filter(namespace, label_selector, field_selector), self._resolve(rv), None, limit,
+                                self._label("list"))
+                return self._returned(self._list_through(spec), spec.label)
+
         @precondition(lambda self: caps.exact_list)
         @rule(target=rvs, namespace=s.watch_namespaces, label_selector=label_selectors,
               field_selector=field_selectors, rv=exact_rvs(rvs), limit=limits)
@@ -700,19 +739,8 @@ def conformance_machine(factory: Callable[[], object], capabilities: Capabilitie
                 self._list_forged(s.FORGED_TOKENS[paginated])
                 return
             index = self.paginated.index(lists[min(paginated, len(lists) - 1)])
-            paged = self.paginated.pop(index)
-            note(f"list_next continues {paged.model.spec.label}")
-            kwargs = dict(paged.call, continue_token=paged.token)
-            try:
-                page = self.calls("list() with a continue token", HARNESS.call_deadline, self.backend.list, **kwargs)
-            except ListWatchError as exc:
-                note(f"{paged.model.spec.label} continue raised {exc!r}")
-                self._check(paged.model.next_failed, isinstance(exc, Expired))
-                return
-            rv, items, token = to_page("list() with a continue token", page)
-            self._check(paged.model.next_page, rv, items, token)
-            if token is not None:
-                self.paginated.insert(index, PagedList(paged.model, token, paged.call))
+            note(f"list_next continues {self.paginated[index].model.spec.label}")
+            self._continue(index)
 
         @precondition(lambda self: caps.compaction)
         @rule(rv=st.one_of(rvs, s.oldest_retained, s.lower_compactions))

@@ -152,3 +152,6 @@ def malformed_selectors(label: bool, field: bool):
     pairs = [("label", t) for t in MALFORMED_LABEL_SELECTORS if label]
     pairs += [("field", t) for t in MALFORMED_FIELD_SELECTORS if field]
     return st.sampled_from(pairs)
+# list_pages' page sizes: two first, the smallest page that can span both namespaces (a continue token
+# must carry the last item's namespace as well as its name)
+page_sizes = st.sampled_from((2, 1, 3))
