@@ -157,6 +157,7 @@ class NamespacePrefix(MemoryBackend):
     (the ``/a`` vs ``/ab`` case of RunTestGetListRecursivePrefix)."""
 
     def _filter(self, namespace, label_selector, field_selector):
+        super()._filter(namespace, label_selector, field_selector)  # a malformed selector: refused as the reference does
         return _PrefixNamespaceFilter(namespace, label_selector, field_selector)
 
 
@@ -175,6 +176,7 @@ class NotEqualsAbsentLabel(MemoryBackend):
     """``k!=v`` and ``k notin (...)`` are false for objects without label k (Kubernetes says true)."""
 
     def _filter(self, namespace, label_selector, field_selector):
+        super()._filter(namespace, label_selector, field_selector)  # a malformed selector: refused as the reference does
         return _AbsentIsFalseFilter(namespace, label_selector, field_selector)
 
 
@@ -671,6 +673,7 @@ MUTANTS: dict[type[MemoryBackend], tuple[G, ...]] = {
     ExactListExpiredAtCompaction: (G.ListExact, G.PaginationSnapshot),  # PaginationSnapshot: a token at C
     ExactMatchByIdentity: (G.ListExact,),
     PreconditionByIdentity: (G.WriteAcknowledged,),
-    # ... and of November 30; Liveness when the lost event was the watch's last
-    BookmarkReplacesEvent: (G.Reliable, G.Liveness),
+    # ... and of November 30; as RegistrationRace, a lost event is Liveness when nothing follows it and
+    # FilterTransitions when it was a selector's exit (no DELETED)
+    BookmarkReplacesEvent: (G.Reliable, G.Liveness, G.FilterTransitions),
 }
