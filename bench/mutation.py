@@ -17,7 +17,9 @@ Survivors reviewed against DESIGN.md are listed in ``bench/mutation-reviewed.tom
 *equivalent* (no observable change) or *allowed* (a behaviour the contract permits), each with a
 one-line reason, keyed by file, enclosing definition, and the source line before and after
 (not by cosmic-ray's run-specific ids or line numbers). Score = killed / (run - equivalent -
-allowed). Every survivor's diff goes to the report, the reviewed ones under their reason.
+allowed). Every survivor's diff goes to the report, the reviewed ones under their reason. A timeout
+may be reviewed too, as *no-in-process-verdict* (the mutant holds the GIL inside one bytecode, so no
+deadline in the suite's process can end it): it is reported apart, and still counts against the score.
 
     python bench/mutation.py [--sample 150 --seed 0] [--files sut/memory.py ...] [--workers 2]
                              [--timeout 60] [--out bench/results/mutation.md]
@@ -225,14 +227,20 @@ def materialize(m: Mutant, sources: dict[str, str]) -> None:
                                           f"a/{m.file}", f"b/{m.file}", n=2))
 
 
+VERDICTS = ("equivalent", "allowed")  # reviewed survivors, left out of the score's denominator
+# a reviewed timeout that no in-process harness can judge (the mutant holds the GIL in one bytecode): it
+# stays in the denominator, not killed, and is reported apart from the timeouts the suite could end
+NO_VERDICT = "no-in-process-verdict"
+
+
 def read_reviewed(path: Path) -> dict[tuple[str, str, str, str], dict]:
     if not path.exists():
         return {}
     entries = tomllib.loads(path.read_text()).get("mutant", [])
     reviewed = {}
     for e in entries:
-        if e.get("verdict") not in ("equivalent", "allowed") or not e.get("reason"):
-            raise SystemExit(f"{path}: every entry needs verdict = equivalent|allowed and a reason: {e}")
+        if e.get("verdict") not in (*VERDICTS, NO_VERDICT) or not e.get("reason"):
+            raise SystemExit(f"{path}: every entry needs verdict = {'|'.join((*VERDICTS, NO_VERDICT))} and a reason: {e}")
         reviewed[(e["file"], e["where"], e["before"].strip(), e["after"].strip())] = e
     return reviewed
 
@@ -400,11 +408,14 @@ def render(raw: dict, reviewed: dict, reviewed_path: Path, rescored: str | None 
     """The Markdown report of one run's verdicts, survivors classified by the reviewed list."""
     mutants = [Mutant(**m) for m in raw["mutants"]]
     for m in mutants:
-        if m.verdict == "survived":
-            m.review = reviewed.get(m.key, {})
+        review = reviewed.get(m.key, {})
+        if (m.verdict == "survived" and review.get("verdict") in VERDICTS
+                or m.verdict == "timeout" and review.get("verdict") == NO_VERDICT):
+            m.review = review
     killed = [m for m in mutants if m.verdict == "killed"]
     survived = [m for m in mutants if m.verdict == "survived"]
-    timeouts = [m for m in mutants if m.verdict == "timeout"]
+    unjudgeable = [m for m in mutants if m.verdict == "timeout" and m.review]
+    timeouts = [m for m in mutants if m.verdict == "timeout" and not m.review]
     equivalent = [m for m in survived if m.review.get("verdict") == "equivalent"]
     allowed = [m for m in survived if m.review.get("verdict") == "allowed"]
     real = [m for m in survived if not m.review]
@@ -436,12 +447,13 @@ def render(raw: dict, reviewed: dict, reviewed_path: Path, rescored: str | None 
         f"- time: {raw['elapsed'] / 60:.1f} min in all; the unmutated baseline {raw['baseline']:.1f} s; a mutant "
         f"{statistics.median(times) if times else 0:.1f} s median, {max(times, default=0):.1f} s at most",
         "",
-        "| run | killed | survived | timeout | equivalent | allowed | real survivors | score |",
-        "|---|---|---|---|---|---|---|---|",
-        f"| {len(mutants)} | {len(killed)} | {len(survived)} | {len(timeouts)} | {len(equivalent)} | {len(allowed)} "
-        f"| {len(real)} | {len(killed)}/{denominator} = {score} |",
+        "| run | killed | survived | timeout | no in-process verdict | equivalent | allowed | real survivors | score |",
+        "|---|---|---|---|---|---|---|---|---|",
+        f"| {len(mutants)} | {len(killed)} | {len(survived)} | {len(timeouts)} | {len(unjudgeable)} | {len(equivalent)} "
+        f"| {len(allowed)} | {len(real)} | {len(killed)}/{denominator} = {score} |",
         "",
-        "score = killed / (run - equivalent - allowed); a timeout counts against it.",
+        "score = killed / (run - equivalent - allowed); a timeout counts against it, and so does a reviewed "
+        f"timeout that no in-process harness can judge (`{NO_VERDICT}` in the reviewed list).",
         *(f"Run again without Hypothesis's shrink phase (the same derandomized search), {found} of the "
           f"{len(timeouts)} timeouts were killed within the limit: the suite found the bug, and the time went "
           "to shrinking it." for found in [sum(m.unshrunk.get("verdict") == "killed" for m in timeouts)]
@@ -457,6 +469,8 @@ def render(raw: dict, reviewed: dict, reviewed_path: Path, rescored: str | None 
         lines.append(f"| {op} | {len(group)} | {sum(m.verdict == 'killed' for m in group)} "
                      f"| {sum(m.verdict == 'survived' for m in group)} | {sum(m.verdict == 'timeout' for m in group)} |")
     for heading, group in (("Real survivors (not in the reviewed list)", real), ("Timeouts", timeouts),
+                           ("Timeouts no in-process harness can judge (reviewed, counted against the score)",
+                            unjudgeable),
                            ("Allowed survivors", allowed), ("Equivalent survivors", equivalent)):
         lines += ["", f"## {heading}: {len(group)}"]
         for m in group:

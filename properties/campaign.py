@@ -7,10 +7,13 @@ search finds nothing. So each broken guarantee gets its own shrunk counterexampl
 guarantee counts as passed only after a complete search that checked it found nothing.
 With ``first_only`` (pytest ``-x``) the campaign stops at the first finding.
 
-A failure found by waiting for something that never comes (mostly Liveness and
-ProgressLiveness, but a lost event may be named Reliable or InitialState) is shrunk with owed events waited for a twentieth of the wait budget, so each failing candidate
-costs little; the shrunk program is then replayed at the full budget, and only a confirmed
-failure is reported (otherwise the search is done again the slow way).
+Once a search found its first failing example, the rest of it (Hypothesis's shrink) waits for
+what watches owe a twentieth of the wait budget, and for late extras a twentieth of the quiet
+period: a failure found by waiting for something that never comes (mostly Liveness and
+ProgressLiveness) costs that wait in every failing candidate, and any other failure costs the
+look for late events that follows it and a quiet period per example. The shrunk program is then
+replayed at the full budget, and only a confirmed failure is reported (otherwise the search is
+done again the slow way), so the verdict and its program are those of the full budget.
 
 A confirmed wait-costly finding also ends the campaign (:data:`SILENT`): the backend kept back
 something it owed for the whole wait budget, and every later search would wait that budget in
@@ -56,7 +59,7 @@ class Finding:
     program: tuple[str, ...]  # the shrunk rule calls, with the suite's notes between them
     reproduce: str | None  # the blob that replays exactly this example (``--reproduce``)
     flaky: bool  # the failure did not happen again when Hypothesis replayed it
-    waited: bool = False  # found by waiting for something owed (shrunk with short waits, then confirmed)
+    waited: bool = False  # found by waiting for something owed that never came, at the full budget
 
 
 @attrs.frozen
@@ -153,27 +156,26 @@ def _search_stats(generated_stats: list[dict], all_stats: list[dict], checked: f
 SILENT = ("the backend kept back what it owed for the whole wait budget, and every later search would "
           "wait that budget in most of its examples")
 
-# A failure found by waiting for something owed that never came costs the whole wait in every failing
-# candidate of its shrink: it is shrunk with owed things waited for a twentieth of the budget, then confirmed.
+# Once a failure is found, the shrink waits this fraction of the budget for what is owed (and of the quiet
+# period for extras); the shrunk program is confirmed at the full budget.
 QUICK_SHRINK_SCALE = 0.05
 
 
 @contextlib.contextmanager
-def _quick_shrink_of_wait_costly_failures():
-    """Within: once the first failing example of the run was found by waiting for what never came,
-    owed things are waited for ``QUICK_SHRINK_SCALE`` of the budget for the rest of the run
-    (Hypothesis's shrink). Yields a list that holds True once that happened."""
-    switched, seen = [], []
+def _failures(quick: bool):
+    """Within: a list of the failing examples the machine raised, each as whether it was found by waiting
+    for what never came. With ``quick``, from the first of them on, owed things are waited for
+    ``QUICK_SHRINK_SCALE`` of the budget (Hypothesis's shrink follows the first failure)."""
+    seen: list[bool] = []
 
     def on_failure(violation, waited: bool) -> None:
-        if not seen and waited:
+        if quick and not seen:
             HARNESS.owed_wait_scale = QUICK_SHRINK_SCALE
-            switched.append(True)
-        seen.append(violation)
+        seen.append(waited)
 
     HARNESS.on_failure = on_failure
     try:
-        yield switched
+        yield seen
     finally:
         HARNESS.on_failure = None
         HARNESS.owed_wait_scale = 1.0
@@ -228,19 +230,24 @@ def _replay(test: Callable[[], None], blob: str) -> Callable[[], None]:
 
 def _search(test_for: Callable[[object], Callable[[], None]], settings, stats: list[dict],
             generated: list[dict]) -> tuple[Finding | None, BaseException | None]:
-    """Search and shrink; a wait-costly failure is shrunk with short waits for what is owed, and the
-    shrunk program is confirmed at the full wait budget (if it does not fail the same way there, the
-    search is done again the slow way)."""
-    with _quick_shrink_of_wait_costly_failures() as switched:
+    """Search, and shrink with short waits; the shrunk program is confirmed at the full wait budget (if it
+    does not fail the same way there, the search is done again the slow way). The finding is ``waited``
+    when its last run at the full budget found it by waiting for what never came."""
+    with _failures(quick=True) as seen:
         finding, fault = _attempt(test_for(settings), generated)
-    if finding is None or not switched:
+    if finding is None or not seen:
         return finding, fault
     if finding.reproduce:
-        confirmed, _ = _attempt(_replay(test_for(settings), finding.reproduce), stats)
+        with _failures(quick=False) as seen:
+            confirmed, _ = _attempt(_replay(test_for(settings), finding.reproduce), stats)
         if confirmed is not None and confirmed.guarantee is finding.guarantee:
             # the violation as seen at the full budget; the program and blob are the shrink's
-            return attrs.evolve(finding, violation=confirmed.violation, waited=True), None
-    return _attempt(test_for(settings), stats)
+            return attrs.evolve(finding, violation=confirmed.violation, waited=bool(seen and seen[-1])), None
+    with _failures(quick=False) as seen:
+        finding, fault = _attempt(test_for(settings), stats)
+    if finding is not None:
+        finding = attrs.evolve(finding, waited=bool(seen and seen[-1]))
+    return finding, fault
 
 
 def run_campaign(machine_for: Callable[[frozenset[G]], type[RuleBasedStateMachine]], checked: frozenset[G],

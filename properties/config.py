@@ -16,8 +16,8 @@ import attrs
 @attrs.define
 class HarnessSettings:
     wait_budget: float = float(os.environ.get("LISTWATCH_WAIT_BUDGET", "1.0"))
-    # below 1 only while a campaign shrinks a wait-costly failure (Liveness, ProgressLiveness): see
-    # properties.campaign; the shrunk program is then confirmed at the full budget
+    # below 1 only while a campaign shrinks a failure (see properties.campaign): what is owed and the quiet
+    # period for late extras are waited for this fraction; the shrunk program is then confirmed at the full budget
     owed_wait_scale: float = 1.0
     # a campaign's hook, called just before the machine raises a failing example's violation, with
     # whether it was found by waiting for something owed that never came
@@ -52,7 +52,7 @@ class HarnessSettings:
     @property
     def quiet_period(self) -> float:
         """How long a stream must stay silent before the suite concludes nothing more is coming."""
-        return self.wait_budget / 200
+        return self.wait_budget * self.owed_wait_scale / 200
 
 
 HARNESS = HarnessSettings()

@@ -133,3 +133,25 @@ compaction_edges = st.sampled_from((-1, 0, -2, 1)).map(Compacted)
 lower_compactions = st.sampled_from((-1, -2)).map(Compacted)  # compact() below the last compaction
 # a list's rv=N spelled with the contract's default meaning (None) or by name
 not_older_than = st.sampled_from((None, "NotOlderThan"))
+
+# progress_amid_writes: a write or a progress request, in order. The bookmark paths of a watch's queue
+# want a request right behind an unread event (W P), behind an unread bookmark (P P, after W or P) and a
+# request after a bookmark and an event (P W P); four steps meet each of them in one of a few orders.
+PROGRESS, WRITE = "progress", "write"
+progress_amid_writes = st.lists(st.sampled_from((WRITE, PROGRESS)), min_size=2, max_size=5)
+
+# Selectors that do not parse, each with the kind of selector it is sent as: Kubernetes refuses them
+# with 400 BadRequest (labels.Parse and fields.ParseSelector fail; an unknown field is refused by the
+# resource's field label conversion), so a backend must answer a ListWatchError.
+MALFORMED_LABEL_SELECTORS = ("app in (x", "app=x,", "=x", "app in x", "!app=x")
+MALFORMED_FIELD_SELECTORS = ("metadata.name", "spec.nodeName=a", "metadata.name=a,metadata.namespace")
+
+
+def malformed_selectors(label: bool, field: bool):
+    """(kind, selector) pairs of the kinds a backend declares it supports: "label" or "field"."""
+    pairs = [("label", t) for t in MALFORMED_LABEL_SELECTORS if label]
+    pairs += [("field", t) for t in MALFORMED_FIELD_SELECTORS if field]
+    return st.sampled_from(pairs)
+# list_pages' page sizes: two first, the smallest page that can span both namespaces (a continue token
+# must carry the last item's namespace as well as its name)
+page_sizes = st.sampled_from((2, 1, 3))

@@ -157,6 +157,7 @@ class NamespacePrefix(MemoryBackend):
     (the ``/a`` vs ``/ab`` case of RunTestGetListRecursivePrefix)."""
 
     def _filter(self, namespace, label_selector, field_selector):
+        super()._filter(namespace, label_selector, field_selector)  # a malformed selector: refused as the reference does
         return _PrefixNamespaceFilter(namespace, label_selector, field_selector)
 
 
@@ -175,6 +176,7 @@ class NotEqualsAbsentLabel(MemoryBackend):
     """``k!=v`` and ``k notin (...)`` are false for objects without label k (Kubernetes says true)."""
 
     def _filter(self, namespace, label_selector, field_selector):
+        super()._filter(namespace, label_selector, field_selector)  # a malformed selector: refused as the reference does
         return _AbsentIsFalseFilter(namespace, label_selector, field_selector)
 
 
@@ -239,6 +241,27 @@ class BookmarkWithoutAllow(MemoryBackend):
     """Bookmarks sent to watches that did not allow them (RunTestWatchDispatchBookmarkEvents)."""
 
     watcher_class = _AlwaysBookmarkWatcher
+
+
+class _BookmarkTakesLastPlaceWatcher(CacheWatcher):
+    def bookmark(self, rv):
+        with self._cond:
+            if self.allow_bookmarks and not self._terminated and rv >= self.bookmark_floor:
+                bookmark = Event(EventType.BOOKMARK, max(rv, self.rv))
+                if self._queue:
+                    self._queue[-1] = bookmark  # the bug: whatever is queued last, an unread event too
+                else:
+                    self._queue.append(bookmark)
+                self._cond.notify_all()
+
+
+class BookmarkReplacesEvent(MemoryBackend):
+    """A progress bookmark coalesces with the newest unread item of a watch's queue, event or bookmark,
+    where only a bookmark may be moved forward: the unread event at the tail is lost, its RV claimed by
+    the bookmark. The class of the mutation benchmark's four survivors in ``CacheWatcher.bookmark`` of
+    November 30 (``is`` made ``!=``, ``[-1]`` made ``[0]``), met by the search's progress_amid_writes."""
+
+    watcher_class = _BookmarkTakesLastPlaceWatcher
 
 
 class ProgressIgnored(MemoryBackend):
@@ -650,4 +673,7 @@ MUTANTS: dict[type[MemoryBackend], tuple[G, ...]] = {
     ExactListExpiredAtCompaction: (G.ListExact, G.PaginationSnapshot),  # PaginationSnapshot: a token at C
     ExactMatchByIdentity: (G.ListExact,),
     PreconditionByIdentity: (G.WriteAcknowledged,),
+    # ... and of November 30; as RegistrationRace, a lost event is Liveness when nothing follows it and
+    # FilterTransitions when it was a selector's exit (no DELETED)
+    BookmarkReplacesEvent: (G.Reliable, G.Liveness, G.FilterTransitions),
 }

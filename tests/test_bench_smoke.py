@@ -158,10 +158,11 @@ def test_mutation(tmp_path):
     text = smoke("mutation", tmp_path)
     assert "# Mutation score of the conformance suite on the reference backend" in text
     assert "- tool: cosmic-ray " in text
-    row = re.search(r"^\| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+)/(\d+) = ", text, re.M)
+    row = re.search(r"^\| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+)/(\d+) = ",
+                    text, re.M)
     assert row, text
-    run, killed, survived, timeout, equivalent, allowed, real, numerator, denominator = map(int, row.groups())
-    assert run == 2 and killed + survived + timeout == run and equivalent + allowed + real == survived
+    run, killed, survived, timeout, unjudgeable, equivalent, allowed, real, numerator, denominator = map(int, row.groups())
+    assert run == 2 and killed + survived + timeout + unjudgeable == run and equivalent + allowed + real == survived
     assert (numerator, denominator) == (killed, run - equivalent - allowed)
     saved = json.loads((tmp_path / "mutation.json").read_text())
     assert [m["verdict"] for m in saved["mutants"]].count("killed") == killed

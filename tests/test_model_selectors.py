@@ -6,6 +6,7 @@ import pytest
 
 from listwatch_conformance.model.objects import Obj
 from listwatch_conformance.model.selectors import Filter, SelectorError, parse_field_selector, parse_label_selector
+from listwatch_conformance.properties.strategies import MALFORMED_FIELD_SELECTORS, MALFORMED_LABEL_SELECTORS
 
 
 def obj(name: str = "a", ns: str = "ns1", **labels: str) -> Obj:
@@ -223,3 +224,11 @@ def test_absent_label_trap_not_for_positive_requirements(selector):
     f = Filter(label_selector=selector)
     assert not f.absent_label_trap(obj())
     assert not f.absent_label_trap(obj(env="dev"))
+
+
+@pytest.mark.parametrize("kind,selector", [*(("label", t) for t in MALFORMED_LABEL_SELECTORS),
+                                           *(("field", t) for t in MALFORMED_FIELD_SELECTORS)])
+def test_the_machines_malformed_selectors_do_not_parse(kind, selector):
+    """The machine's malformed_selector rule expects a refusal for each of these: none may parse."""
+    with pytest.raises(SelectorError):
+        Filter(**{f"{kind}_selector": selector})
