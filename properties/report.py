@@ -40,7 +40,7 @@ from pathlib import Path
 import attrs
 import hypothesis
 
-from listwatch_conformance.model.client_guarantees import ClientGuarantee
+from listwatch_conformance.model.client_guarantees import REQUEST_LEVEL, ClientGuarantee
 from listwatch_conformance.model.guarantees import Guarantee as G
 from listwatch_conformance.properties.verdicts import not_applicable_reason
 
@@ -81,6 +81,8 @@ class ClientInfo:
 
 
 def _client_not_applicable(g: ClientGuarantee, capabilities) -> str | None:
+    if not capabilities.observable_view and g not in REQUEST_LEVEL:
+        return "observable_view: False: only the client's requests can be judged"
     if g is ClientGuarantee.NoDuplicateEvents and capabilities.cache:
         return "cache: an informer's store is checked, not its callbacks (CLIENTS.md)"
     return None

@@ -145,3 +145,26 @@ def test_a_silent_backend_ends_the_run_at_its_first_finding(tmp_path):
     unjudged = [g for g in status.values() if g["status"] == "not-run"]
     assert unjudged and all("the search stopped before a verdict" in g["reason"] for g in unjudged)
     assert "Not judged (" in result.stdout and "--guarantee NAME" in result.stdout
+
+
+def test_an_unobservable_client_view_makes_the_view_guarantees_not_applicable():
+    """kubectl wait shows no view: the report says so for the view's guarantees, with the capability,
+    instead of "not run"; its request-level guarantees keep their verdicts."""
+    import hypothesis
+
+    from listwatch_conformance.model.client_guarantees import REQUEST_LEVEL, ClientGuarantee
+    from listwatch_conformance.properties.report import ClientInfo, SessionInfo, build_report
+    from listwatch_conformance.sut.api import Capabilities
+    from listwatch_conformance.sut.clients.api import ClientCapabilities
+
+    session = SessionInfo("memory", {}, Capabilities(), frozenset(), "ci", hypothesis.settings(), None, 1.0, 0)
+    checked = sorted(g.name for g in REQUEST_LEVEL - {ClientGuarantee.BoundedRetries})
+    run = {"test": "t", "checked": checked, "complete": True, "passed": checked, "fault": None, "searches": [],
+           "findings": []}
+    client = ClientInfo("kubectl-wait", {}, ClientCapabilities(cache=True, lists=True, bookmarks=True, watch_list=False,
+                                                            user_restarts=False, observable_view=False), frozenset())
+    status = {g["name"]: g for g in build_report(session, [], client, [run])["client"]["guarantees"]}
+    assert status["ViewAtRV"]["status"] == "not-applicable" and "observable_view" in status["ViewAtRV"]["reason"]
+    assert status["NoDuplicateEvents"]["status"] == "not-applicable"
+    assert all(status[name]["status"] == "passed" for name in checked)
+    assert status["BoundedRetries"]["status"] == "not-run"  # request-level, but no run measured it
