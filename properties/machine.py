@@ -448,10 +448,11 @@ class ConformanceSteps(RuleBasedStateMachine):
         """A list read to its end, page after page, with nothing written between; the first page's RV."""
         rv = self._list(spec)
         model = self.lists[-1]
-        for _ in range(MAX_PAGES):
-            index = next((i for i, p in enumerate(self.paginated) if p.model is model), None)
-            if index is None or not self._continue(index):
-                break
+        index = next((i for i, p in enumerate(self.paginated) if p.model is model), None)
+        if index is not None:  # _continue keeps the list at ``index`` while it hands out tokens
+            for _ in range(MAX_PAGES):
+                if not self._continue(index):
+                    break
         return rv
 
     def _unselected(self, kwargs: dict) -> tuple:

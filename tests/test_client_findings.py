@@ -500,12 +500,15 @@ def test_kopf_5xx_outage_ends_the_watcher():
             state.fail_request(code=500)
 
 
+BOTH_KOPF_MODES = pytest.mark.parametrize("streaming", [False, True], ids=["kopf", "kopf-initial-streaming"])
+
+
 def _kopf_factory(streaming: bool):
     return _kopf().kopf_watch_streaming if streaming else _kopf().kopf_watch
 
 
 @needs_kopf
-@pytest.mark.parametrize("streaming", [False, True], ids=["kopf", "kopf-initial-streaming"])
+@BOTH_KOPF_MODES
 @pytest.mark.xfail(strict=True, raises=BoundedRetries,
                    reason=f"D3, kopf {KOPF}: continuous_watch re-watches at once when the server ends the watch "
                           "(watching.py L189-201: a while loop with no sleep)")
@@ -522,7 +525,7 @@ def test_kopf_hot_loop_when_watches_close_at_once(streaming):
 
 
 @needs_kopf
-@pytest.mark.parametrize("streaming", [False, True], ids=["kopf", "kopf-initial-streaming"])
+@BOTH_KOPF_MODES
 @pytest.mark.xfail(strict=True, raises=BoundedRetries,
                    reason=f"new, kopf {KOPF}: after an in-stream 410 infinite_watch relists after a constant "
                           "reconnect_backoff of 0.1 s (watching.py L93, configuration.py L237): no growth")
